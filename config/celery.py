@@ -1,0 +1,25 @@
+"""The Celery app and its beat schedule."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("palette_fleet")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["palette_sync"])
+
+
+@app.on_after_configure.connect
+def schedule_syncs(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    interval = settings.PALETTE_SYNC_INTERVAL
+    # expires: a sync that waited a whole interval in the queue is superseded by the next one.
+    sender.add_periodic_task(
+        interval,
+        sender.signature("palette_sync.sync_accounts"),
+        name="sync all accounts",
+        expires=interval,
+    )
