@@ -50,3 +50,22 @@ class PaletteBadResponse(PaletteError):
 
 class PaletteWriteRefused(PaletteError):
     """The client was asked to send a request that could change Palette: it never does."""
+
+
+class PaletteIncompleteListing(PaletteError):
+    """A listing ended without every row: a repeated `continue` token, or fewer rows than `listmeta.count`.
+
+    Raised after the rows that did arrive were yielded; `listing` holds what is known (REFERENCE.md 4).
+    """
+
+    def __init__(self, message: str, *, listing: object) -> None:
+        super().__init__(message)
+        self.listing = listing
+
+
+class PaletteThrottleError(PaletteError):
+    """The shared rate budget (Redis) could not be consulted; nothing was sent."""
+
+
+class PaletteThrottleTimeout(PaletteError):
+    """The next free slot of a rate-limit family is further away than the throttle may wait."""
