@@ -35,6 +35,10 @@ class PaletteServerError(PaletteError):
 
     retryable = True
 
+    def __init__(self, message: str, *, status: int, code: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, status=status, code=code)
+        self.retry_after = retry_after
+
 
 class PaletteTimeout(PaletteError):
     """No answer in time, or the connection failed."""

@@ -145,11 +145,21 @@ class Slot:
 class Throttle:
     """Wait-until-allowed acquire over a bucket store; subclasses keep the buckets."""
 
-    def __init__(self, *, headroom: float = 0.9, max_wait: float = 300.0) -> None:
+    def __init__(
+        self,
+        account: str,
+        *,
+        egress: str = "default",
+        headroom: float = 0.9,
+        max_wait: float = 300.0,
+        penalty: float = 2.0,
+    ) -> None:
         if not 0 < headroom <= 1:
             raise ValueError("headroom must be in (0, 1]")
+        self.account, self.egress = account, egress
         self.headroom = headroom
         self.max_wait = max_wait
+        self.penalty = penalty
 
     def limits(self, family: Family) -> tuple[float, float]:
         """Our pace for a family: (seconds between slots, slots that may be taken early beyond the first)."""
@@ -178,8 +188,19 @@ class Throttle:
         """Seconds left in a pause of `family` (0 when not paused)."""
         raise NotImplementedError
 
-    def penalize(self, family: Family, seconds: float) -> None:
-        """Pause `family` for everyone sharing this bucket, then restart it empty (after a 429)."""
+    def penalize(self, family: Family, seconds: float | None = None) -> None:
+        """Pause `family` for everyone sharing this bucket, then restart it empty (after a 429).
+
+        `seconds` is the server's Retry-After when it sent one, else the configured penalty;
+        never more than max_wait.
+        """
+        pause = min(self.penalty if seconds is None else seconds, self.max_wait)
+        interval, extra = self.limits(family)
+        self.pause(family, pause, extra * interval)
+        log.info("rate budget %s paused for %.2fs after a 429", family.name, pause)
+
+    def pause(self, family: Family, seconds: float, refill: float) -> None:
+        """Pause for `seconds`; the bucket holds one slot at the end and refills after that."""
         raise NotImplementedError
 
 
@@ -227,19 +248,10 @@ US = 1_000_000
 class RedisThrottle(Throttle):
     """The budget of one (account, egress) shared through Redis by every process that uses it."""
 
-    def __init__(
-        self,
-        client: redis.Redis,
-        account: str,
-        *,
-        egress: str = "default",
-        prefix: str = "palette:rate",
-        headroom: float = 0.9,
-        max_wait: float = 300.0,
-    ) -> None:
-        super().__init__(headroom=headroom, max_wait=max_wait)
+    def __init__(self, client: redis.Redis, account: str, *, prefix: str = "palette:rate", **options: float | str):
+        super().__init__(account, **options)
         self.redis = client
-        self.base_key = f"{prefix}:{account}:{egress}"
+        self.base_key = f"{prefix}:{account}:{self.egress}"
         self._reserve = client.register_script(RESERVE)
         self._penalize = client.register_script(PENALIZE)
         self._paused_for = client.register_script(PAUSED_FOR)
@@ -256,10 +268,8 @@ class RedisThrottle(Throttle):
     def paused_for(self, family: Family) -> float:
         return self._call(self._paused_for, family, []) / US
 
-    def penalize(self, family: Family, seconds: float) -> None:
-        interval, extra = self.limits(family)
-        self._call(self._penalize, family, [round(seconds * US), round(extra * interval * US)])
-        log.info("throttle %s paused for %.2fs after a 429", self.key(family), seconds)
+    def pause(self, family: Family, seconds: float, refill: float) -> None:
+        self._call(self._penalize, family, [round(seconds * US), round(refill * US)])
 
     def _call(self, script: object, family: Family, args: list) -> object:
         try:
@@ -274,12 +284,8 @@ class LocalThrottle(Throttle):
     _buckets: dict[str, dict[str, float]] = {}
     _lock = threading.Lock()
 
-    def __init__(self, account: str, *, egress: str = "default", headroom: float = 0.9, max_wait: float = 300.0):
-        super().__init__(headroom=headroom, max_wait=max_wait)
-        self.base_key = f"{account}:{egress}"
-
     def bucket(self, family: Family) -> dict[str, float]:
-        return self._buckets.setdefault(f"{self.base_key}:{family.name}", {"tat": 0.0, "paused": 0.0})
+        return self._buckets.setdefault(f"{self.account}:{self.egress}:{family.name}", {"tat": 0.0, "paused": 0.0})
 
     def reserve(self, family: Family) -> Slot:
         interval, extra = self.limits(family)
@@ -297,12 +303,11 @@ class LocalThrottle(Throttle):
         with self._lock:
             return max(0.0, self.bucket(family)["paused"] - time.monotonic())
 
-    def penalize(self, family: Family, seconds: float) -> None:
-        interval, extra = self.limits(family)
+    def pause(self, family: Family, seconds: float, refill: float) -> None:
         with self._lock:
             bucket = self.bucket(family)
             bucket["paused"] = max(bucket["paused"], time.monotonic() + seconds)
-            bucket["tat"] = max(bucket["tat"], bucket["paused"] + extra * interval)
+            bucket["tat"] = max(bucket["tat"], bucket["paused"] + refill)
 
 
 @lru_cache(maxsize=16)
@@ -315,13 +320,14 @@ def throttle_for(account_key: str) -> Throttle:
     """The throttle of one Palette account, as configured by the PALETTE_* settings."""
     from django.conf import settings
 
-    headroom = getattr(settings, "PALETTE_RATE_HEADROOM", 0.9)
-    egress = getattr(settings, "PALETTE_EGRESS", "default")
-    max_wait = getattr(settings, "PALETTE_THROTTLE_MAX_WAIT", 300.0)
+    options = {
+        "egress": getattr(settings, "PALETTE_EGRESS", "default"),
+        "headroom": getattr(settings, "PALETTE_RATE_HEADROOM", 0.9),
+        "max_wait": getattr(settings, "PALETTE_THROTTLE_MAX_WAIT", 300.0),
+        "penalty": getattr(settings, "PALETTE_RATE_PENALTY", 2.0),
+    }
     url = getattr(settings, "REDIS_URL", "")
     if not url or getattr(settings, "PALETTE_THROTTLE", "redis") == "local":
-        return LocalThrottle(account_key, egress=egress, headroom=headroom, max_wait=max_wait)
+        return LocalThrottle(account_key, **options)
     prefix = getattr(settings, "PALETTE_THROTTLE_PREFIX", "palette:rate")
-    return RedisThrottle(
-        redis_for(url), account_key, egress=egress, prefix=prefix, headroom=headroom, max_wait=max_wait
-    )
+    return RedisThrottle(redis_for(url), account_key, prefix=prefix, **options)
