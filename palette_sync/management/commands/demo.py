@@ -13,14 +13,16 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from dashboard.models import Cluster
+from dashboard.models import Cluster, Project, SyncRun
 
 
 def free_port() -> int:
@@ -171,6 +173,7 @@ class Command(BaseCommand):
 
     def supervise(self) -> None:
         parent = os.getppid()
+        started = timezone.now()
         announced = False
         while not self.stopping:
             for name, child in self.children:
@@ -178,10 +181,22 @@ class Command(BaseCommand):
                     raise CommandError(f"{name} exited with code {child.returncode}; see var/log/{name}.log")
             if os.getppid() != parent:  # whoever started us is gone: don't linger
                 return
-            if not announced and Cluster.objects.exists():
-                announced = True
-                self.stdout.write(f"first sync done: {Cluster.objects.count()} clusters")
+            if not announced and SyncRun.objects.filter(resource="clusters", started_at__gte=started).exists():
+                announced = self.announce_first_sync(started)
             time.sleep(1)
+
+    def announce_first_sync(self, started: datetime) -> bool:
+        """Say how the first sync went, once every project's cluster listing has finished."""
+        runs = SyncRun.objects.filter(started_at__gte=started, finished_at__isnull=False)
+        projects = Project.objects.filter(removed_at__isnull=True).count()
+        if not runs.filter(resource="projects").exists() or runs.filter(resource="clusters").count() < projects:
+            return False
+        failed = runs.exclude(status=SyncRun.Status.OK)
+        if failed.exists():
+            self.stdout.write(self.style.WARNING(f"first sync had errors: {failed.first().errors}"))
+        else:
+            self.stdout.write(f"first sync done: {Cluster.objects.filter(removed_at__isnull=True).count()} clusters")
+        return True
 
     def stop_children(self) -> None:
         for _name, child in self.children:
