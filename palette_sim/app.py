@@ -1,119 +1,281 @@
-"""The simulator as a WSGI app: Palette's routes, auth, scoping and paging over a Fleet."""
+"""The simulator as a WSGI app: rate limits, faults, auth, scoping and paging in front of the routes.
+
+`SimApp(fleet, api_key)` is the whole Palette REST API over one generated fleet. Use it over a
+socket (`python -m palette_sim`) or in-process through `httpx.WSGITransport(app=SimApp(...))`;
+the per-IP rate limit reads REMOTE_ADDR either way.
+"""
 
 import json
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from palette_sim import paging
+from palette_sim import control, paging, routes
+from palette_sim.churn import Churn
+from palette_sim.faults import FaultConfig, Faults
 from palette_sim.fleet import Fleet
+from palette_sim.ratelimit import RateLimiter, family_of
+from palette_sim.search import BadRequest
+from palette_sim.stats import Stats
+from palette_sim.tokens import TokenIssuer
 
 
-def error(status: int, code: str, message: str) -> Response:
+class ResourceNotFound(LookupError):
+    """404 with code ResourceNotFound, as palette-sdk-go's IsNotFound expects (REFERENCE.md 5)."""
+
+
+class Unauthorized(PermissionError):
+    pass
+
+
+def error(status: int, code: str, message: str, details: dict | None = None) -> Response:
     """A `v1Error` body (REFERENCE.md 5)."""
-    body = {"code": code, "message": message, "details": {}, "ref": secrets.token_hex(8)}
+    body = {"code": code, "message": message, "details": details or {}, "ref": secrets.token_hex(12)}
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
-def ok(body: object) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json")
+def ok(body: object, status: int = 200) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json")
+
+
+class SimClock:
+    """The simulator's notion of now: the fleet's anchor plus elapsed time, advances and jumps.
+
+    `advance` is simulated time passing (churn happens); `jump` moves the served clock only.
+    """
+
+    def __init__(self, anchor: float) -> None:
+        self.anchor = anchor
+        self.started = time.monotonic()
+        self.advanced = 0.0
+        self.jumped = 0.0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started + self.advanced
+
+    def now(self) -> float:
+        return self.anchor + self.elapsed() + self.jumped
 
 
 class SimApp:
-    """A WSGI callable serving one tenant's fleet."""
+    """A WSGI callable serving one tenant's fleet like Palette's REST API."""
 
-    def __init__(self, fleet: Fleet, api_key: str) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        api_key: str,
+        *,
+        control_key: str | None = None,
+        token_ttl: float = 900.0,
+        rate_scale: float = 1.0,
+        tenant_sees_all: bool = False,
+        email: str | None = None,
+        password: str | None = None,
+        churn: float = 0.0,
+        faults: FaultConfig | None = None,
+        edge_info: dict | None = None,
+    ) -> None:
         self.fleet = fleet
         self.api_key = api_key
+        self.control_key = control_key
+        self.tenant_sees_all = tenant_sees_all
+        self.email = email or (fleet.people[0].email if fleet.people else "admin@example.com")
+        self.password = password if password is not None else api_key
         self.secret = secrets.token_bytes(16)
-        self.url_map = Map(
-            [
-                Rule("/v1/users/info", methods=["GET"], endpoint="users_info"),
-                Rule("/v1/dashboard/projects", methods=["POST"], endpoint="projects_search"),
-                Rule("/v1/dashboard/projects/metadata", methods=["GET"], endpoint="projects_metadata"),
-                Rule("/v1/dashboard/spectroclusters/search", methods=["POST"], endpoint="clusters_search"),
-            ]
-        )
+        self.clock = SimClock(fleet.anchor)
+        self.limiter = RateLimiter(rate_scale)
+        self.faults = Faults(faults, seed=fleet.seed)
+        self.tokens = TokenIssuer(token_ttl)
+        self.stats = Stats()
+        self.churn = Churn(fleet, churn, self.clock)
+        self.edge_info = edge_info or {}
+        self.url_map = routes.url_map()
+        self._cache: OrderedDict[tuple, list] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
-    def __call__(self, environ: dict, start_response: object) -> object:
-        return self.dispatch(Request(environ))(environ, start_response)
+    def __call__(self, environ: dict, start_response: Callable) -> object:
+        request = Request(environ)
+        if request.path.startswith("/__sim/"):
+            return control.dispatch(self, request)(environ, start_response)
+        return self.serve(request)(environ, start_response)
+
+    # --- the pipeline -------------------------------------------------------------------------
+
+    def serve(self, request: Request) -> Response:
+        path = request.path
+        family = family_of(path)
+        self.stats.request(family.prefix)
+        if not self.limiter.allow(request.remote_addr or "?", family):
+            self.stats.throttled(family.prefix)
+            return self.finish(error(429, "TooManyRequests", f"Too Many Requests, [{request.method}] {path}"))
+        faulty = self.faults.applies(path)
+        if faulty:
+            pre = self.pre_faults(request, family.prefix)
+            if pre is not None:
+                return self.finish(pre)
+        self.churn.catch_up()
+        response = self.dispatch(request)
+        if faulty and response.status_code == 200:
+            response = self.post_faults(response)
+        return self.finish(response)
+
+    def finish(self, response: Response) -> Response:
+        self.stats.status(response.status_code)
+        return response
+
+    def pre_faults(self, request: Request, prefix: str) -> Response | None:
+        delay = self.faults.delay()
+        if delay:
+            time.sleep(delay)
+        if self.faults.storming() or self.faults.roll("throttle_rate"):
+            self.stats.throttled(prefix)
+            return error(429, "TooManyRequests", f"Too Many Requests, [{request.method}] {request.path}")
+        if self.faults.roll("hang_rate"):
+            time.sleep(self.faults.config.hang_seconds)
+        if self.faults.roll("error_rate"):
+            status = self.faults.choice((500, 502, 503, 504))
+            return error(status, "InternalError", "simulated server error")
+        return None
+
+    def post_faults(self, response: Response) -> Response:
+        if self.faults.roll("malformed_rate"):
+            response.set_data(b"<html><body>upstream error</body></html>" + response.get_data()[:40])
+        elif self.faults.roll("truncated_rate"):
+            data = response.get_data()
+            response.set_data(data[: max(1, len(data) // 2)])
+        return response
 
     def dispatch(self, request: Request) -> Response:
         try:
-            endpoint, args = self.url_map.bind_to_environ(request.environ).match()
+            rule, args = self.url_map.bind_to_environ(request.environ).match(return_rule=True)
+        except MethodNotAllowed as exc:
+            response = error(405, "MethodNotAllowed", f"{request.method} is not allowed on {request.path}")
+            response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or []))
+            return response
         except NotFound:
             return error(404, "ResourceNotFound", f"{request.method} {request.path} not found")
-        except MethodNotAllowed:
-            return error(405, "MethodNotAllowed", f"{request.method} not allowed on {request.path}")
-        except HTTPException as exc:
-            return error(exc.code or 400, "BadRequest", exc.description or "bad request")
-        if not self.authorized(request):
-            return error(401, "Unauthorized", "Missing or invalid credentials")
+        self.stats.endpoint(f"{request.method} {rule.rule}")
+        handler = routes.HANDLERS[rule.endpoint]
         try:
-            return getattr(self, endpoint)(request, **args)
+            if rule.endpoint not in routes.PUBLIC:
+                self.authenticate(request)
+            ctx = Context(self, request)
+            result = handler(ctx, **args)
+        except Unauthorized as exc:
+            return error(401, "Unauthorized", str(exc) or "Missing or invalid credentials")
+        except ResourceNotFound as exc:
+            return error(404, "ResourceNotFound", str(exc))
         except paging.BadToken as exc:
             return error(400, "InvalidContinueToken", str(exc))
         except BadRequest as exc:
             return error(400, "BadRequest", str(exc))
+        return result if isinstance(result, Response) else ok(result)
 
-    def authorized(self, request: Request) -> bool:
+    def authenticate(self, request: Request) -> None:
+        """`ApiKey` header, or a raw session token in `Authorization` (no `Bearer ` prefix; REFERENCE.md 2)."""
         given = request.headers.get("ApiKey", "")
-        return bool(given) and secrets.compare_digest(given, self.api_key)
+        if given:
+            if secrets.compare_digest(given, self.api_key):
+                return
+            raise Unauthorized("Invalid API key")
+        token = request.headers.get("Authorization", "")
+        if token and self.tokens.verify(token, self.clock.now()) is not None:
+            return
+        raise Unauthorized("Missing or invalid credentials" if not token else "Token is invalid or expired")
 
-    def scope(self, request: Request) -> str | None:
-        """The project a request is scoped to: the ProjectUid header or query form (REFERENCE.md 3)."""
-        return (
-            request.headers.get("ProjectUid")
-            or request.args.get("ProjectUid")
-            or request.args.get("projectUid")
-            or None
-        )
+    def cached(self, key: tuple, build: Callable[[], list]) -> list:
+        """A filtered, sorted listing, kept until the fleet changes so later pages are cheap."""
+        key = (*key, self.fleet.version)
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        with self.fleet.lock:
+            value = build()
+        with self._cache_lock:
+            self._cache[key] = value
+            while len(self._cache) > 256:
+                self._cache.popitem(last=False)
+        return value
 
-    def listing(self, request: Request, items: list) -> Response:
+
+class Context:
+    """One request as the handlers see it: its scope, body and the paging helpers."""
+
+    def __init__(self, app: SimApp, request: Request) -> None:
+        self.app = app
+        self.fleet = app.fleet
+        self.request = request
+        self.scope = self.resolve_scope()
+
+    def resolve_scope(self) -> str | None:
+        """The project a request is scoped to: the ProjectUid header, or its query forms (REFERENCE.md 3)."""
+        r = self.request
+        uid = r.headers.get("ProjectUid") or r.args.get("ProjectUid") or r.args.get("projectUid") or None
+        if uid is not None and self.fleet.project(uid) is None:
+            raise ResourceNotFound(f"Project '{uid}' not found")
+        return uid
+
+    def body(self) -> dict:
+        raw = self.request.get_data()
+        if not raw.strip():
+            return {}
         try:
-            limit = int(request.args.get("limit", paging.MAX_LIMIT))
+            body = json.loads(raw)
+        except ValueError:
+            raise BadRequest("request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise BadRequest("request body must be a JSON object")
+        return body
+
+    def visible(self, project: object) -> bool:
+        return self.fleet.in_scope(project, self.scope, self.app.tenant_sees_all)
+
+    def listing_key(self) -> tuple:
+        args = sorted(
+            (k, v) for k, v in self.request.args.items(multi=True) if k not in ("continue", "limit", "offset")
+        )
+        return (self.request.path, self.scope, self.request.get_data(), tuple(args))
+
+    def page(self, items: Sequence, render: Callable[[object], dict], *, reverse: bool = False) -> dict:
+        """One page of `items` with `listmeta` (REFERENCE.md 4).
+
+        `offset` without a token is ignored, as public clients observed; `limit` is capped at 50.
+        `reverse` serves the sequence from its end (newest first for the time-ordered logs).
+        """
+        r = self.request
+        try:
+            limit = int(r.args.get("limit", paging.MAX_LIMIT))
         except ValueError:
             raise BadRequest("limit must be an integer") from None
-        limit = max(1, min(limit, paging.MAX_LIMIT))
-        key = paging.listing_key(request.path, self.scope(request), request.get_data())
-        token = request.args.get("continue", "")
-        offset = paging.read_token(self.secret, key, token) if token else 0
-        return ok(paging.page(items, offset, limit, self.secret, key))
+        limit = paging.MAX_LIMIT if limit <= 0 else min(limit, paging.MAX_LIMIT)
+        key = paging.listing_key(r.path, self.scope, r.get_data(), repr(self.listing_key()[3]))
+        token = r.args.get("continue", "")
+        offset = paging.read_token(self.app.secret, key, token) if token else 0
+        count = len(items)
+        stop = min(offset + limit, count)
+        if reverse:
+            chunk = [render(items[count - 1 - i]) for i in range(offset, stop)]
+        else:
+            chunk = [render(item) for item in items[offset:stop]]
+        next_offset = self.page_faults(offset, stop, limit)
+        meta = paging.listmeta(self.app.secret, key, next_offset, count, limit)
+        if token and next_offset < count and self.app.faults.roll("loop_rate"):
+            meta["continue"] = token  # the same token again: a client must not loop forever
+        return {"items": chunk, "listmeta": meta}
 
-    # --- endpoints -------------------------------------------------------------------------
-
-    def users_info(self, request: Request) -> Response:
-        return ok({"orgName": "simulated", "tenantUid": self.fleet.tenant_uid, "userUid": "0" * 24})
-
-    def projects_search(self, request: Request) -> Response:
-        json_body(request)
-        return self.listing(request, self.fleet.projects)
-
-    def projects_metadata(self, request: Request) -> Response:
-        items = [
-            {"metadata": {"name": p["metadata"]["name"], "uid": p["metadata"]["uid"]}} for p in self.fleet.projects
-        ]
-        return ok({"items": items})
-
-    def clusters_search(self, request: Request) -> Response:
-        json_body(request)
-        return self.listing(request, self.fleet.clusters_in(self.scope(request)))
-
-
-class BadRequest(ValueError):
-    pass
-
-
-def json_body(request: Request) -> dict:
-    raw = request.get_data()
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise BadRequest("request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
-    return body
+    def page_faults(self, offset: int, stop: int, limit: int) -> int:
+        faults = self.app.faults
+        if not faults.applies(self.request.path) or stop <= offset:
+            return stop
+        if faults.roll("repeat_rate"):
+            return max(offset + 1, stop - faults.choice(tuple(range(1, max(2, limit // 2)))))
+        if faults.roll("drop_rate"):
+            return stop + faults.choice((1, 2, 3, 5, 8))
+        return stop

@@ -1,211 +1,160 @@
-"""A generated fleet, deterministic for a seed, held as API-shaped dicts (REFERENCE.md 7, 8)."""
+"""The fleet: every record the simulator serves, with the indexes that keep each page cheap.
 
-import random
+`Fleet.generate(seed, ...)` builds one deterministically (see `palette_sim.generate`). Listings
+read the per-project lists kept here instead of filtering the whole fleet on every request.
+"""
+
+import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from palette_sim.logs import ColumnLog
+from palette_sim.records import Cluster, EdgeHost, Person, ProfileFamily, ProfileVersion, Project
+
+# Fixed default anchor ("now" of a generated fleet) so that Fleet.generate(seed) is byte-identical
+# across runs; the CLI anchors at the start time instead (see __main__).
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
-CLOUDS = [
-    ("edge-native", 0.45),
-    ("aws", 0.15),
-    ("eks", 0.1),
-    ("azure", 0.08),
-    ("aks", 0.05),
-    ("gcp", 0.05),
-    ("vsphere", 0.07),
-    ("maas", 0.05),
-]
-K8S_VERSIONS = ["1.28.15", "1.29.10", "1.30.6", "1.31.2", "1.32.1"]
-STATES = [
-    ("Running", 0.86),
-    ("Provisioning", 0.04),
-    ("Pending", 0.02),
-    ("Error", 0.04),
-    ("Deleting", 0.02),
-    ("Importing", 0.02),
-]
-HEALTH = [("Healthy", 0.82), ("UnHealthy", 0.12), ("", 0.06)]
-PROJECT_WORDS = [
-    "retail-edge",
-    "factory",
-    "payments",
-    "platform",
-    "data",
-    "ml-training",
-    "logistics",
-    "branch-office",
-    "media",
-    "telecom",
-    "research",
-    "security",
-    "staging",
-    "shared-services",
-]
-SITE_WORDS = ["store", "plant", "branch", "depot", "cell-site", "kiosk", "prod", "dev", "ops", "edge"]
-LOCATIONS = [
-    ("DE", "Germany", "BE", "Berlin", 52.52, 13.405),
-    ("US", "United States", "CA", "California", 37.77, -122.42),
-    ("US", "United States", "TX", "Texas", 30.27, -97.74),
-    ("GB", "United Kingdom", "ENG", "England", 51.51, -0.13),
-    ("JP", "Japan", "13", "Tokyo", 35.68, 139.69),
-    ("IN", "India", "KA", "Karnataka", 12.97, 77.59),
-    ("BR", "Brazil", "SP", "Sao Paulo", -23.55, -46.63),
-    ("FR", "France", "IDF", "Ile-de-France", 48.86, 2.35),
-]
+
+def iso(t: float) -> str:
+    """RFC 3339 UTC with milliseconds and a Z, as Palette writes timestamps."""
+    whole = int(t // 1)
+    ms = int(round((t - whole) * 1000))
+    if ms == 1000:
+        whole, ms = whole + 1, 0
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms:03d}Z"
 
 
-def iso(t: datetime) -> str:
-    """RFC 3339 with milliseconds and a Z, as Palette writes timestamps."""
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+def parse_time(value: str) -> float:
+    """An RFC 3339 date-time as epoch seconds; ValueError when it is not one."""
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
-def pick(rng: random.Random, weighted: list[tuple]) -> tuple | str:
-    values = [w[:-1] if len(w) > 2 else w[0] for w in weighted]
-    return rng.choices(values, weights=[w[-1] for w in weighted])[0]
-
-
-@dataclass
+@dataclass(eq=False)
 class Fleet:
-    """Every object the simulator serves, generated from a seed."""
+    """One tenant: people, projects, profiles, clusters, edge hosts, audits and events."""
 
     seed: int
     tenant_uid: str
-    projects: list[dict] = field(default_factory=list)
-    clusters: list[dict] = field(default_factory=list)
+    org: str
+    anchor: float
+    people: list[Person] = field(default_factory=list)
+    projects: list[Project] = field(default_factory=list)
+    families: list[ProfileFamily] = field(default_factory=list)
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    hosts: dict[str, EdgeHost] = field(default_factory=dict)
+    audits: ColumnLog = field(default_factory=ColumnLog)
+    events: ColumnLog = field(default_factory=ColumnLog)
+    # serial -> (kind, uid, name, project index or -1): audits and events name objects by serial,
+    # and objects stay nameable after they are deleted.
+    registry: list[tuple[str, str, str, int]] = field(default_factory=list)
+    versions: dict[str, ProfileVersion] = field(default_factory=dict)
+    project_index: dict[str, int] = field(default_factory=dict)
+    clusters_by_project: dict[str, list[Cluster]] = field(default_factory=dict)
+    hosts_by_project: dict[str, list[EdgeHost]] = field(default_factory=dict)
+    hosts_by_ip: dict[str, EdgeHost] = field(default_factory=dict)
+    next_ip: int = 0
+    version: int = 0  # bumped on every change, so listing caches know when to recompute
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    users_cache: tuple[int, dict] | None = None
 
     @classmethod
-    def generate(cls, seed: int = 1, projects: int = 3, clusters: int = 200) -> "Fleet":
-        rng = random.Random(seed)
-        fleet = cls(seed=seed, tenant_uid=new_uid(rng))
-        for i in range(projects):
-            fleet.projects.append(make_project(rng, i, fleet.tenant_uid))
-        for i in range(clusters):
-            fleet.clusters.append(make_cluster(rng, i, fleet.projects[i % max(projects, 1)] if projects else None))
-        return fleet
+    def generate(cls, seed: int = 1, projects: int = 3, clusters: int = 200, **sizes: int) -> "Fleet":
+        """A deterministic fleet; see palette_sim.generate.generate_fleet for the keyword sizes."""
+        from palette_sim.generate import generate_fleet
 
-    def clusters_in(self, project_uid: str | None) -> list[dict]:
-        if project_uid is None:
-            return self.clusters
-        return [c for c in self.clusters if c["specSummary"]["projectMeta"]["uid"] == project_uid]
+        return generate_fleet(seed=seed, projects=projects, clusters=clusters, **sizes)
 
+    # --- registration (used by generation and churn) ------------------------------------------
 
-def new_uid(rng: random.Random) -> str:
-    return f"{rng.getrandbits(96):024x}"
+    def register(self, kind: str, uid: str, name: str, project: Project | None) -> int:
+        self.registry.append((kind, uid, name, self.project_index[project.uid] if project else -1))
+        return len(self.registry) - 1
 
+    def add_project(self, project: Project) -> None:
+        self.project_index[project.uid] = len(self.projects)
+        self.projects.append(project)
+        self.clusters_by_project[project.uid] = []
+        self.hosts_by_project[project.uid] = []
 
-def make_project(rng: random.Random, i: int, tenant_uid: str) -> dict:
-    word = PROJECT_WORDS[i % len(PROJECT_WORDS)]
-    name = word if i < len(PROJECT_WORDS) else f"{word}-{i // len(PROJECT_WORDS) + 1}"
-    created = EPOCH - timedelta(days=rng.randint(100, 900))
-    return {
-        "metadata": {
-            "uid": new_uid(rng),
-            "name": name,
-            "labels": {},
-            "annotations": {"scope": "tenant", "tenantUid": tenant_uid},
-            "creationTimestamp": iso(created),
-            "lastModifiedTimestamp": iso(created + timedelta(days=rng.randint(0, 90))),
-        },
-        "specSummary": {"logoUrl": "", "teams": [], "users": []},
-        "status": {
-            "clustersHealth": {"healthy": 0, "unhealthy": 0, "running": 0, "errored": 0},
-            "status": {"isDisabled": False, "cleanUpStatus": {"state": "", "msg": "", "cleanedResources": []}},
-            "usage": {"pureCpuCores": 0, "alloyCpuCores": 0, "clusters": []},
-        },
-    }
+    def add_family(self, family: ProfileFamily) -> None:
+        self.families.append(family)
+        for version in family.versions:
+            self.versions[version.uid] = version
 
+    def add_cluster(self, cluster: Cluster) -> None:
+        self.clusters[cluster.uid] = cluster
+        self.clusters_by_project[cluster.project.uid].append(cluster)
 
-def make_cluster(rng: random.Random, i: int, project: dict | None) -> dict:
-    cloud = pick(rng, CLOUDS)
-    k8s = rng.choice(K8S_VERSIONS)
-    state = pick(rng, STATES)
-    health = pick(rng, HEALTH) if state == "Running" else rng.choice(["", "UnHealthy"])
-    country, country_name, region, region_name, lat, lon = rng.choice(LOCATIONS)
-    created = EPOCH - timedelta(days=rng.randint(1, 400), seconds=rng.randint(0, 86400))
-    modified = created + timedelta(days=rng.randint(0, 30), seconds=rng.randint(0, 86400))
-    name = f"{rng.choice(SITE_WORDS)}-{i:04d}"
-    project_meta = (
-        {"uid": project["metadata"]["uid"], "name": project["metadata"]["name"]} if project else {"uid": "", "name": ""}
-    )
-    cp_size, worker_size = rng.choice([1, 1, 3]), rng.randint(0, 6)
-    pools = [
-        {
-            "cloudType": cloud,
-            "isControlPlane": True,
-            "size": cp_size,
-            "healthy": cp_size,
-            "maintenanceMode": 0,
-            "labels": ["control-plane"],
-        },
-    ]
-    if worker_size:
-        pools.append(
-            {
-                "cloudType": cloud,
-                "isControlPlane": False,
-                "size": worker_size,
-                "healthy": worker_size if health == "Healthy" else rng.randint(0, worker_size),
-                "maintenanceMode": 0,
-                "labels": ["worker"],
-            }
-        )
-    return {
-        "metadata": {
-            "uid": new_uid(rng),
-            "name": name,
-            "labels": {"site": name},
-            "annotations": {"scope": "project", "projectUid": project_meta["uid"]},
-            "creationTimestamp": iso(created),
-            "lastModifiedTimestamp": iso(modified),
-        },
-        "specSummary": {
-            "archTypes": [rng.choice(["amd64", "amd64", "amd64", "arm64"])],
-            "cloudAccountMeta": {"uid": "", "name": ""},
-            "cloudConfig": {"uid": new_uid(rng), "cloudType": cloud, "machinePools": pools},
-            "clusterConfig": {"timezone": "UTC"},
-            "clusterProfileTemplate": {
-                "uid": "",
-                "name": f"{cloud}-infra",
-                "type": "infra",
-                "scope": "project",
-                "version": 1,
-                "cloudType": cloud,
-                "packs": [
-                    {
-                        "name": "kubernetes",
-                        "layer": "k8s",
-                        "tag": k8s,
-                        "version": k8s,
-                        "type": "spectro",
-                        "registryUid": "",
-                    }
-                ],
-            },
-            "clusterProfileTemplates": [],
-            "projectMeta": project_meta,
-        },
-        "status": {
-            "state": state,
-            "health": {
-                "state": health,
-                "agentVersion": "4.6.21",
-                "lastHeartBeatTimestamp": iso(modified),
-                "conditions": [],
-            },
-            "clusterImport": {"state": "", "isBrownfield": False, "importLink": ""},
-            "cost": {"total": 0, "cloud": {"compute": 0, "storage": 0, "total": 0}},
-            "hourlyRate": {"total": 0, "cloud": {"compute": 0, "storage": 0, "total": 0}},
-            "fips": {"mode": "none"},
-            "location": {
-                "countryCode": country,
-                "countryName": country_name,
-                "regionCode": region,
-                "regionName": region_name,
-                "coordinates": [lat, lon],
-            },
-            "metrics": {},
-            "notifications": {"isAvailable": False, "isTemplateVariableResolutionPending": False},
-            "repave": {"state": "Approved"},
-        },
-    }
+    def remove_cluster(self, cluster: Cluster) -> None:
+        self.clusters.pop(cluster.uid, None)
+        self.clusters_by_project[cluster.project.uid].remove(cluster)
+        for host in cluster.hosts:
+            host.cluster = None
+
+    def add_host(self, host: EdgeHost) -> None:
+        self.hosts[host.uid] = host
+        self.hosts_by_project[host.project.uid].append(host)
+        self.hosts_by_ip[host.ip] = host
+
+    def remove_host(self, host: EdgeHost) -> None:
+        self.hosts.pop(host.uid, None)
+        self.hosts_by_project[host.project.uid].remove(host)
+        self.hosts_by_ip.pop(host.ip, None)
+        if host.cluster is not None and host in host.cluster.hosts:
+            host.cluster.hosts.remove(host)
+
+    def allocate_ip(self) -> str:
+        """The next unused 127.x.y.z for an edge host (127.0.0.0/16 is left to the API server)."""
+        i = self.next_ip
+        self.next_ip += 1
+        return f"127.{1 + i // (254 * 256)}.{(i // 254) % 256}.{1 + i % 254}"
+
+    # --- lookups --------------------------------------------------------------------------------
+
+    def project(self, uid: str | None) -> Project | None:
+        index = self.project_index.get(uid or "")
+        return self.projects[index] if index is not None else None
+
+    def visible_families(self, scope: str | None, tenant_sees_all: bool = False) -> list[ProfileFamily]:
+        """Tenant scope: tenant profiles; project scope: the project's plus the tenant's (REFERENCE.md 3)."""
+        if scope is None:
+            return list(self.families) if tenant_sees_all else [f for f in self.families if f.project is None]
+        return [f for f in self.families if f.project is None or f.project.uid == scope]
+
+    def visible_clusters(self, scope: str | None, tenant_sees_all: bool = False) -> list[Cluster]:
+        if scope is None:
+            return list(self.clusters.values()) if tenant_sees_all else []
+        return self.clusters_by_project.get(scope, [])
+
+    def visible_hosts(self, scope: str | None, tenant_sees_all: bool = False) -> list[EdgeHost]:
+        if scope is None:
+            return list(self.hosts.values()) if tenant_sees_all else []
+        return self.hosts_by_project.get(scope, [])
+
+    def in_scope(self, project: Project | None, scope: str | None, tenant_sees_all: bool = False) -> bool:
+        """Whether an object owned by `project` (None = tenant) is visible in a request's scope."""
+        if project is None:
+            return True
+        if scope is None:
+            return tenant_sees_all
+        return project.uid == scope
+
+    def version_users(self) -> dict[str, list[Cluster]]:
+        """profile version uid -> clusters using it, computed once per fleet version."""
+        if self.users_cache and self.users_cache[0] == self.version:
+            return self.users_cache[1]
+        users: dict[str, list[Cluster]] = {}
+        with self.lock:
+            for cluster in self.clusters.values():
+                if cluster.state == "Deleted":
+                    continue
+                users.setdefault(cluster.infra.uid, []).append(cluster)
+                for addon in cluster.addons:
+                    users.setdefault(addon.uid, []).append(cluster)
+            self.users_cache = (self.version, users)
+        return users

@@ -1,8 +1,8 @@
-"""Opaque `continue` tokens (REFERENCE.md 4).
+"""Opaque `continue` tokens and list pages (REFERENCE.md 4).
 
 A token decodes like Palette's (base64 of {"offset", "count", "token"}); its inner `token` is a
-signature over the listing it belongs to, so a malformed or foreign token is refused, never
-answered with another listing's rows.
+signature over the listing it belongs to (path, scope, query and body), so a malformed or
+foreign token is refused with 400, never answered with another listing's rows.
 """
 
 import base64
@@ -18,8 +18,8 @@ class BadToken(ValueError):
     pass
 
 
-def listing_key(path: str, scope: str | None, body: bytes) -> str:
-    return f"{path}|{scope or ''}|{hashlib.sha256(body).hexdigest()}"
+def listing_key(path: str, scope: str | None, body: bytes, query: str = "") -> str:
+    return f"{path}|{scope or ''}|{query}|{hashlib.sha256(body).hexdigest()}"
 
 
 def make_token(secret: bytes, key: str, offset: int, count: int) -> str:
@@ -41,17 +41,12 @@ def read_token(secret: bytes, key: str, token: str) -> int:
     return offset
 
 
-def page(items: list, offset: int, limit: int, secret: bytes, key: str) -> dict:
-    """One page of `items` with Palette's `listmeta`."""
-    chunk = items[offset : offset + limit]
-    next_offset = offset + len(chunk)
-    more = next_offset < len(items)
+def listmeta(secret: bytes, key: str, next_offset: int, count: int, limit: int) -> dict:
+    """`v1ListMetaData`; `continue` is "" on the last page."""
+    more = next_offset < count
     return {
-        "items": chunk,
-        "listmeta": {
-            "continue": make_token(secret, key, next_offset, len(items)) if more else "",
-            "count": len(items),
-            "limit": limit,
-            "offset": next_offset,
-        },
+        "continue": make_token(secret, key, next_offset, count) if more else "",
+        "count": count,
+        "limit": limit,
+        "offset": next_offset,
     }
