@@ -266,7 +266,7 @@ class Context:
             chunk = [render(item) for item in items[offset:stop]]
         next_offset = self.page_faults(offset, stop, limit)
         meta = paging.listmeta(self.app.secret, key, next_offset, count, limit)
-        if token and next_offset < count and self.app.faults.roll("loop_rate"):
+        if token and self.app.faults.applies(r.path) and self.app.faults.roll("loop_rate"):
             meta["continue"] = token  # the same token again: a client must not loop forever
         return {"items": chunk, "listmeta": meta}
 

@@ -9,6 +9,10 @@ class Churn:
         self.rate = rate
         self.clock = clock
         self.ticks = 0
+        self.counts: dict[str, int] = {}
+
+    def set_rate(self, rate: float) -> None:
+        self.rate = rate
 
     def catch_up(self) -> int:
         return 0

@@ -43,9 +43,20 @@ def weighted(rng: random.Random, pairs: tuple | list) -> object:
     return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
 
 
-def object_uid(rng: random.Random, created: float) -> str:
-    """24 hex characters shaped like a Mongo ObjectId (4-byte time, 8 random bytes), as Palette's are."""
-    return f"{int(created) & 0xFFFFFFFF:08x}{rng.getrandbits(64):016x}"
+class FleetRandom(random.Random):
+    """The fleet's random source, which also mints uids.
+
+    A uid is shaped like a Mongo ObjectId (4-byte creation time, 8 random bytes), as Palette's are;
+    the time part is taken relative to the fixed EPOCH, so the same seed gives the same uids
+    whatever the anchor.
+    """
+
+    def __init__(self, seed: object, anchor: float) -> None:
+        super().__init__(seed)
+        self.shift = anchor - EPOCH.timestamp()
+
+    def uid(self, created: float) -> str:
+        return f"{int(created - self.shift) & 0xFFFFFFFF:08x}{self.getrandbits(64):016x}"
 
 
 def generate_fleet(
@@ -59,11 +70,11 @@ def generate_fleet(
     anchor: float | None = None,
 ) -> Fleet:
     """A tenant with the given numbers of each resource, the same for the same arguments."""
-    rng = random.Random(seed)
     anchor = EPOCH.timestamp() if anchor is None else float(anchor)
+    rng = FleetRandom(seed, anchor)
     fleet = Fleet(
         seed=seed,
-        tenant_uid=object_uid(rng, anchor - 1000 * DAY),
+        tenant_uid=rng.uid(anchor - 1000 * DAY),
         org=rng.choice(ORGS),
         anchor=anchor,
         audits=ColumnLog(salt=rng.getrandbits(32)),
@@ -84,19 +95,19 @@ def generate_fleet(
     return fleet
 
 
-def make_people(rng: random.Random, fleet: Fleet) -> None:
+def make_people(rng: FleetRandom, fleet: Fleet) -> None:
     for first, last in catalog.PEOPLE:
         email = f"{first}.{last}@{fleet.org}.example".lower()
-        fleet.people.append(Person(object_uid(rng, fleet.anchor - 900 * DAY), first, last, email))
+        fleet.people.append(Person(rng.uid(fleet.anchor - 900 * DAY), first, last, email))
 
 
-def make_project(rng: random.Random, fleet: Fleet, i: int) -> Project:
+def make_project(rng: FleetRandom, fleet: Fleet, i: int) -> Project:
     words = catalog.PROJECT_WORDS
     name = words[i % len(words)] if i < len(words) else f"{words[i % len(words)]}-{i // len(words) + 1}"
     created = fleet.anchor - rng.uniform(300, 900) * DAY
-    teams = [(object_uid(rng, created), t) for t in rng.sample(catalog.TEAMS, rng.randint(1, 2))]
+    teams = [(rng.uid(created), t) for t in rng.sample(catalog.TEAMS, rng.randint(1, 2))]
     project = Project(
-        uid=object_uid(rng, created),
+        uid=rng.uid(created),
         name=name,
         created=created,
         modified=created + rng.uniform(0, 200) * DAY,
@@ -108,7 +119,7 @@ def make_project(rng: random.Random, fleet: Fleet, i: int) -> Project:
     return project
 
 
-def make_family(rng: random.Random, fleet: Fleet, i: int) -> ProfileFamily:
+def make_family(rng: FleetRandom, fleet: Fleet, i: int) -> ProfileFamily:
     """One profile name with 2-5 versions; infra versions move the k8s pack forward."""
     # The first quarter (at least one) are tenant-scope, so every project sees an infra profile.
     project = None if i % 4 == 0 else fleet.projects[i % len(fleet.projects)]
@@ -140,7 +151,7 @@ def make_family(rng: random.Random, fleet: Fleet, i: int) -> ProfileFamily:
                     "addon",
                     versions[min(v * len(versions) // count, len(versions) - 1)],
                     t,
-                    object_uid(rng, created),
+                    rng.uid(created),
                 )
                 for n, d, t, versions in addon_packs
             )
@@ -149,35 +160,33 @@ def make_family(rng: random.Random, fleet: Fleet, i: int) -> ProfileFamily:
             if kind == "cluster":
                 stem, extra = catalog.ADDONS[i % len(catalog.ADDONS)]
                 n, d, t, versions = extra[0]
-                packs += (Pack(n, d, "addon", versions[-1], t, object_uid(rng, created)),)
+                packs += (Pack(n, d, "addon", versions[-1], t, rng.uid(created)),)
         family.versions.append(
-            ProfileVersion(
-                object_uid(rng, created), family, semver, v + 1, packs, created, created + rng.uniform(0, 2) * DAY
-            )
+            ProfileVersion(rng.uid(created), family, semver, v + 1, packs, created, created + rng.uniform(0, 2) * DAY)
         )
     fleet.registry[family.serial] = ("clusterprofile", family.latest.uid, name, fleet.registry[family.serial][3])
     return family
 
 
-def infra_packs(rng: random.Random, cloud: str, k8s_index: int, v: int, count: int, created: float) -> tuple[Pack, ...]:
+def infra_packs(rng: FleetRandom, cloud: str, k8s_index: int, v: int, count: int, created: float) -> tuple[Pack, ...]:
     k8s_name, k8s_versions = catalog.K8S_PACKS[cloud]
     packs = []
     for layer, name, display, versions in catalog.BASE_PACKS[cloud]:
         version = versions[min(v * len(versions) // count, len(versions) - 1)]
-        packs.append(Pack(name, display, layer, version, "spectro", object_uid(rng, created)))
-    k8s = Pack(k8s_name, "Kubernetes", "k8s", k8s_versions[k8s_index], "spectro", object_uid(rng, created))
+        packs.append(Pack(name, display, layer, version, "spectro", rng.uid(created)))
+    k8s = Pack(k8s_name, "Kubernetes", "k8s", k8s_versions[k8s_index], "spectro", rng.uid(created))
     packs.insert(1, k8s)
     return tuple(packs)
 
 
-def pick_version(rng: random.Random, family: ProfileFamily) -> ProfileVersion:
+def pick_version(rng: FleetRandom, family: ProfileFamily) -> ProfileVersion:
     """Many clusters lag behind their profile's latest version."""
     if rng.random() < 0.4:
         return family.latest
     return rng.choice(family.versions)
 
 
-def make_cluster(rng: random.Random, fleet: Fleet, project: Project, i: int) -> Cluster:
+def make_cluster(rng: FleetRandom, fleet: Fleet, project: Project, i: int) -> Cluster:
     visible = [f for f in fleet.families if f.project is None or f.project is project]
     infra = [f for f in visible if f.type != "add-on"] or [f for f in fleet.families if f.type != "add-on"]
     addons = [f for f in visible if f.type == "add-on"]
@@ -204,7 +213,7 @@ def make_cluster(rng: random.Random, fleet: Fleet, project: Project, i: int) -> 
     heartbeat = fleet.anchor - (rng.uniform(5, 60) if health == "Healthy" else rng.uniform(60, 7 * DAY))
     cluster = Cluster(
         serial=0,
-        uid=object_uid(rng, created),
+        uid=rng.uid(created),
         name=name,
         project=project,
         cloud=cloud,
@@ -221,8 +230,8 @@ def make_cluster(rng: random.Random, fleet: Fleet, project: Project, i: int) -> 
         cp_size=cp,
         worker_size=workers,
         workers_healthy=workers if health == "Healthy" else rng.randint(0, workers),
-        config_uid=object_uid(rng, created),
-        account_uid=object_uid(rng, created) if cloud not in ("edge-native",) else "",
+        config_uid=rng.uid(created),
+        account_uid=rng.uid(created) if cloud not in ("edge-native",) else "",
         labels={"env": rng.choice(("prod", "prod", "staging", "dev")), "site": city, "team": rng.choice(catalog.TEAMS)},
         agent=rng.choice(catalog.AGENT_VERSIONS),
         cpu_millicores=(cp + workers) * rng.choice((4000, 8000, 16000)),
@@ -234,12 +243,12 @@ def make_cluster(rng: random.Random, fleet: Fleet, project: Project, i: int) -> 
     return cluster
 
 
-def new_host(rng: random.Random, fleet: Fleet, project: Project, created: float) -> EdgeHost:
+def new_host(rng: FleetRandom, fleet: Fleet, project: Project, created: float) -> EdgeHost:
     host_id = f"edge-{rng.getrandbits(128):032x}"
     place = rng.randrange(len(catalog.PLACES))
     host = EdgeHost(
         serial=0,
-        uid=object_uid(rng, created),
+        uid=rng.uid(created),
         host_id=host_id,
         project=project,
         ip=fleet.allocate_ip(),
@@ -265,7 +274,7 @@ def new_host(rng: random.Random, fleet: Fleet, project: Project, created: float)
     return host
 
 
-def attach(host: EdgeHost, cluster: Cluster, rng: random.Random) -> None:
+def attach(host: EdgeHost, cluster: Cluster, rng: FleetRandom) -> None:
     host.cluster = cluster
     host.state = "in-use"
     host.health = weighted(rng, (("healthy", 0.86), ("unhealthy", 0.09), ("", 0.05)))
@@ -276,7 +285,7 @@ def attach(host: EdgeHost, cluster: Cluster, rng: random.Random) -> None:
     cluster.hosts.append(host)
 
 
-def attach_hosts(rng: random.Random, fleet: Fleet, count: int, weights: list[float]) -> None:
+def attach_hosts(rng: FleetRandom, fleet: Fleet, count: int, weights: list[float]) -> None:
     """Edge hosts, most of them in use by their project's edge-native clusters."""
     edge_clusters = {
         p.uid: [c for c in fleet.clusters_by_project[p.uid] if c.cloud == "edge-native" and c.state != "Deleted"]
@@ -298,7 +307,7 @@ def attach_hosts(rng: random.Random, fleet: Fleet, count: int, weights: list[flo
             cluster.workers_healthy = sum(1 for h in cluster.hosts[cluster.cp_size :] if h.health == "healthy")
 
 
-def fill_audits(rng: random.Random, fleet: Fleet, count: int, days: float = 90.0) -> None:
+def fill_audits(rng: FleetRandom, fleet: Fleet, count: int, days: float = 90.0) -> None:
     """`count` audit entries spread over the `days` before the anchor, oldest first."""
     kinds: dict[str, list[int]] = {}
     for serial, (kind, *_rest) in enumerate(fleet.registry):
@@ -329,7 +338,7 @@ def fill_audits(rng: random.Random, fleet: Fleet, count: int, days: float = 90.0
         log.append(t, project, serial, rng.choice(action_for[kind]), actor)
 
 
-def fill_events(rng: random.Random, fleet: Fleet, per_cluster: int, days: float = 14.0) -> None:
+def fill_events(rng: FleetRandom, fleet: Fleet, per_cluster: int, days: float = 14.0) -> None:
     """Component events of clusters and edge hosts in the last `days`, oldest first."""
     rows: list[tuple[float, int, int, int]] = []
     for cluster in fleet.clusters.values():
