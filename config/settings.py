@@ -154,6 +154,11 @@ PALETTE_API_KEY = os.getenv("PALETTE_API_KEY", "")
 PALETTE_ACCOUNT_NAME = os.getenv("PALETTE_ACCOUNT_NAME", "default")
 PALETTE_TIMEOUT = envfloat("PALETTE_TIMEOUT", 30.0)
 PALETTE_SYNC_INTERVAL = envint("PALETTE_SYNC_INTERVAL", 300)  # seconds between syncs
+# Account secrets are sealed with Fernet: this key (a Fernet key or any long string), else SECRET_KEY.
+PALETTE_SECRET_KEY = os.getenv("PALETTE_SECRET_KEY", "")
+PALETTE_SYNC_LOCK_TIMEOUT = envint("PALETTE_SYNC_LOCK_TIMEOUT", 1800)  # a crashed run's lock lapses after this
+PALETTE_TIMELINE_OVERLAP = envint("PALETTE_TIMELINE_OVERLAP", 300)  # audits/events re-asked before the watermark
+PALETTE_TIMELINE_BACKFILL = envint("PALETTE_TIMELINE_BACKFILL", 7 * 86400)  # first audits/events sync reaches back
 
 LOGGING = {
     "version": 1,
