@@ -27,13 +27,13 @@ class TokenIssuer:
         self.generation = 0  # tokens of older generations are revoked
         self._lock = threading.Lock()
 
-    def issue(self, subject: str, now: float, session: str | None = None) -> str:
+    def issue(self, subject: str, now: float, session: str | None = None, ttl: float | None = None) -> str:
         header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         claims = {
             "sub": subject,
             "sid": session or secrets.token_hex(8),
             "iat": int(now),
-            "exp": int(now + self.ttl),
+            "exp": int(now + (self.ttl if ttl is None else ttl)),
             "gen": self.generation,
             "jti": secrets.token_hex(6),
         }
