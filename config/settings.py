@@ -159,6 +159,22 @@ PALETTE_SECRET_KEY = os.getenv("PALETTE_SECRET_KEY", "")
 PALETTE_SYNC_LOCK_TIMEOUT = envint("PALETTE_SYNC_LOCK_TIMEOUT", 1800)  # a crashed run's lock lapses after this
 PALETTE_TIMELINE_OVERLAP = envint("PALETTE_TIMELINE_OVERLAP", 300)  # audits/events re-asked before the watermark
 PALETTE_TIMELINE_BACKFILL = envint("PALETTE_TIMELINE_BACKFILL", 7 * 86400)  # first audits/events sync reaches back
+# Palette client: password login (when there is no API key), retries, the shared rate budget.
+PALETTE_USERNAME = os.getenv("PALETTE_USERNAME", "")  # emailId for POST /v1/auth/authenticate
+PALETTE_PASSWORD = os.getenv("PALETTE_PASSWORD", "")
+PALETTE_ORG = os.getenv("PALETTE_ORG", "")  # tenant/organization name
+PALETTE_TOKEN_REFRESH_AFTER = envfloat("PALETTE_TOKEN_REFRESH_AFTER", 600)  # tokens live 15 min
+PALETTE_RETRY_ATTEMPTS = envint("PALETTE_RETRY_ATTEMPTS", 6)  # tries per request in all
+PALETTE_RETRY_TIMEOUT = envfloat("PALETTE_RETRY_TIMEOUT", 300)  # seconds one request may spend retrying
+PALETTE_RETRY_WAIT_MAX = envfloat("PALETTE_RETRY_WAIT_MAX", 30)  # longest backoff between tries
+PALETTE_RETRY_AFTER_CAP = envfloat("PALETTE_RETRY_AFTER_CAP", 60)  # longer Retry-After: give up, PaletteRateLimited
+PALETTE_BAD_RESPONSE_ATTEMPTS = envint("PALETTE_BAD_RESPONSE_ATTEMPTS", 3)  # tries for a body that is not JSON
+PALETTE_THROTTLE = os.getenv("PALETTE_THROTTLE", "redis" if REDIS_URL else "local")  # local: in-process bucket
+PALETTE_THROTTLE_PREFIX = os.getenv("PALETTE_THROTTLE_PREFIX", "palette:rate")  # Redis key prefix
+PALETTE_EGRESS = os.getenv("PALETTE_EGRESS", "default")  # workers behind one source IP share one budget
+PALETTE_RATE_HEADROOM = envfloat("PALETTE_RATE_HEADROOM", 0.9)  # fraction of the published rate and burst
+PALETTE_RATE_PENALTY = envfloat("PALETTE_RATE_PENALTY", 2.0)  # pause after a 429 without Retry-After
+PALETTE_THROTTLE_MAX_WAIT = envfloat("PALETTE_THROTTLE_MAX_WAIT", 300)  # longer wait for a slot: error
 
 LOGGING = {
     "version": 1,
