@@ -6,15 +6,12 @@ Transient failures (429, 5xx, timeouts, broken JSON) are retried with stamina; t
 is injectable, so tests run the client against the simulator in-process.
 """
 
-import email.utils
 import logging
-import math
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 
 import httpx
 import stamina
@@ -22,13 +19,15 @@ import stamina
 from palette_sync.errors import (
     PaletteAuthError,
     PaletteBadResponse,
-    PaletteError,
     PaletteIncompleteListing,
     PaletteNotFound,
     PaletteRateLimited,
     PaletteServerError,
     PaletteTimeout,
     PaletteWriteRefused,
+    error_for,
+    redact,
+    retry_after_seconds,
 )
 from palette_sync.throttle import Throttle, family_for
 
@@ -338,14 +337,16 @@ class PaletteClient:
         method: str = "POST",
         body: dict | None = None,
         project_uid: str | None = None,
+        params: dict | None = None,
         strict: bool = True,
     ) -> "Listing":
         """A lazy listing of every item of a paged endpoint, following `continue` tokens (REFERENCE.md 4).
 
+        `params` are extra query parameters sent with every page (e.g. `startTime` of `/v1/audits`).
         Iterate it for the items; afterwards its attributes say whether it was complete.
         With `strict`, an incomplete listing raises PaletteIncompleteListing after its last item.
         """
-        return Listing(self, path, method=method, body=body, project_uid=project_uid, strict=strict)
+        return Listing(self, path, method=method, body=body, project_uid=project_uid, strict=strict, params=params)
 
     def page(self, method: str, path: str, *, body: dict | None, params: dict, project_uid: str | None) -> dict:
         """One page, retried as a whole when its body is not page-shaped."""
@@ -388,9 +389,10 @@ class Listing:
         body: dict | None,
         project_uid: str | None,
         strict: bool,
+        params: dict | None = None,
     ) -> None:
         self.client, self.path, self.method, self.body = client, path, method, body
-        self.project_uid, self.strict = project_uid, strict
+        self.project_uid, self.strict, self.params = project_uid, strict, params or {}
         self.rows = self.pages = self.duplicates = 0
         self.count: int | None = None  # the last listmeta.count seen
         self.problems: list[str] = []
@@ -418,7 +420,7 @@ class Listing:
         seen_tokens: set[str] = set()
         token = ""
         while True:
-            params: dict = {"limit": PAGE_LIMIT, **({"continue": token} if token else {})}
+            params: dict = {**self.params, "limit": PAGE_LIMIT, **({"continue": token} if token else {})}
             page = self.client.page(self.method, self.path, body=self.body, params=params, project_uid=self.project_uid)
             self.pages += 1
             yield from self._new_items(page["items"], seen_uids)
@@ -481,46 +483,3 @@ def parse_page(page: object, path: str) -> dict:
         "continue": str(listmeta.get("continue") or ""),
         "count": count if isinstance(count, int) else None,
     }
-
-
-def redact(path: str) -> str:
-    """A path fit for logs: a session token in a refresh path is not."""
-    return "/v1/auth/refresh/<token>" if path.startswith("/v1/auth/refresh/") else path
-
-
-def error_for(response: httpx.Response) -> PaletteError:
-    """Map a non-2xx answer to a typed error; the body is `v1Error` JSON or raw text (REFERENCE.md 5)."""
-    try:
-        body = response.json()
-        code, message = str(body.get("code", "")), str(body.get("message", ""))
-    except (ValueError, AttributeError):
-        code, message = "", response.text[:200]
-    where = f"{response.request.method} {redact(response.request.url.path)}"
-    status = response.status_code
-    text = f"{where}: {status} {code} {message}".strip()
-    if status == 429:
-        return PaletteRateLimited(text, retry_after=retry_after_seconds(response))
-    if status in (401, 403):
-        return PaletteAuthError(text, status=status, code=code)
-    if status == 404:
-        return PaletteNotFound(text, status=status, code=code)
-    if status >= 500:
-        return PaletteServerError(text, status=status, code=code, retry_after=retry_after_seconds(response))
-    return PaletteError(text, status=status, code=code)
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """`Retry-After` as seconds from now: a number of seconds or an HTTP date (RFC 9110 10.2.3)."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -1,5 +1,11 @@
 """Typed errors of the Palette client: each says what went wrong and whether a retry may help."""
 
+import email.utils
+import math
+from datetime import UTC, datetime
+
+import httpx
+
 
 class PaletteError(Exception):
     """Anything the Palette API did that the client could not turn into data."""
@@ -73,3 +79,46 @@ class PaletteThrottleError(PaletteError):
 
 class PaletteThrottleTimeout(PaletteError):
     """The next free slot of a rate-limit family is further away than the throttle may wait."""
+
+
+def redact(path: str) -> str:
+    """A path fit for logs: a session token in a refresh path is not."""
+    return "/v1/auth/refresh/<token>" if path.startswith("/v1/auth/refresh/") else path
+
+
+def error_for(response: httpx.Response) -> PaletteError:
+    """Map a non-2xx answer to a typed error; the body is `v1Error` JSON or raw text (REFERENCE.md 5)."""
+    try:
+        body = response.json()
+        code, message = str(body.get("code", "")), str(body.get("message", ""))
+    except (ValueError, AttributeError):
+        code, message = "", response.text[:200]
+    where = f"{response.request.method} {redact(response.request.url.path)}"
+    status = response.status_code
+    text = f"{where}: {status} {code} {message}".strip()
+    if status == 429:
+        return PaletteRateLimited(text, retry_after=retry_after_seconds(response))
+    if status in (401, 403):
+        return PaletteAuthError(text, status=status, code=code)
+    if status == 404:
+        return PaletteNotFound(text, status=status, code=code)
+    if status >= 500:
+        return PaletteServerError(text, status=status, code=code, retry_after=retry_after_seconds(response))
+    return PaletteError(text, status=status, code=code)
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` as seconds from now: a number of seconds or an HTTP date (RFC 9110 10.2.3)."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None

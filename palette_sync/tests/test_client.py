@@ -94,6 +94,17 @@ def test_it_scopes_a_listing_to_its_project_with_the_project_uid_header(fleet: F
     assert {c["specSummary"]["projectMeta"]["uid"] for c in clusters} == {project_uid}
 
 
+def test_it_pages_a_get_listing_with_query_parameters_on_every_page(fleet: Fleet) -> None:
+    app = make_app(fleet)
+    with in_process(app) as client:
+        listing = client.paginate("/v1/audits", method="GET", params={"actionType": "update"})
+        audits = list(listing)
+        everything = list(client.paginate("/v1/audits", method="GET"))
+    assert listing.complete and listing.pages >= 1
+    assert audits and {a["spec"]["actionType"] for a in audits} == {"update"}
+    assert len(everything) == len(fleet.audits) > len(audits)
+
+
 def test_it_logs_in_with_a_password_and_sends_the_raw_token(fleet: Fleet) -> None:
     app = make_app(fleet)
     with in_process(app, api_key="", username=app.email, password=PASSWORD, org=fleet.org) as client:
