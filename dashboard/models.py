@@ -1,25 +1,84 @@
-"""The fleet as the dashboard knows it: synced copies of Palette objects, and sync records.
+"""The fleet as the dashboard knows it: synced copies of Palette objects, the timeline, and sync records.
 
 `palette_sync.sync` is the only writer of synced models; pages only read them.
 """
 
-from datetime import timedelta
+import base64
+import hashlib
+from datetime import datetime, timedelta
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
 from django.db import models
+from django.db.models import Max
 from django.utils import timezone
 
 
+def secret_box() -> MultiFernet:
+    """The Fernet keys that seal account secrets: PALETTE_SECRET_KEY, else derived from SECRET_KEY.
+
+    SECRET_KEY_FALLBACKS (Django's key rotation) still open secrets sealed with an older key.
+    """
+    explicit = getattr(settings, "PALETTE_SECRET_KEY", "")
+    keys = [explicit] if explicit else [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet([Fernet(fernet_key(key)) for key in keys])
+
+
+def fernet_key(material: str) -> bytes:
+    """A Fernet key from any string: a valid Fernet key is used as is, anything else is hashed."""
+    try:
+        Fernet(material)
+        return material.encode()
+    except (ValueError, TypeError):
+        digest = hashlib.sha256(b"palette-fleet-dashboard/account-secret\x00" + material.encode()).digest()
+        return base64.urlsafe_b64encode(digest)
+
+
 class PaletteAccount(models.Model):
-    """One Palette instance and tenant that the dashboard syncs (SaaS or self-hosted)."""
+    """One Palette instance and tenant that the dashboard syncs (SaaS or self-hosted).
+
+    The credential (an API key, or a password) is stored sealed with Fernet, never in plaintext.
+    """
+
+    class AuthMode(models.TextChoices):
+        API_KEY = "api_key", "API key"
+        PASSWORD = "password", "Username and password"  # 15-minute tokens (REFERENCE.md 2)
 
     name = models.CharField(max_length=100, unique=True)
     api_url = models.URLField(help_text="e.g. https://api.spectrocloud.com")
+    auth_mode = models.CharField(max_length=10, choices=AuthMode, default=AuthMode.API_KEY)
+    username = models.CharField(max_length=255, blank=True, help_text="email, for username/password accounts")
+    org = models.CharField(max_length=255, blank=True, help_text="organisation (tenant) name, for the login")
+    secret_sealed = models.TextField(blank=True, editable=False, help_text="API key or password, Fernet-sealed")
+    enabled = models.BooleanField(default=True, help_text="synced on schedule")
     tenant_uid = models.CharField(max_length=64, blank=True)
     org_name = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return self.name
+
+    def set_secret(self, plaintext: str) -> None:
+        """Seal the API key or password (saved with the next save())."""
+        self.secret_sealed = secret_box().encrypt(plaintext.encode()).decode() if plaintext else ""
+
+    def secret(self) -> str:
+        """The API key or password in clear, for the client only; "" when none or unreadable."""
+        if not self.secret_sealed:
+            return ""
+        try:
+            return secret_box().decrypt(self.secret_sealed.encode()).decode()
+        except InvalidToken:
+            return ""  # sealed with a key this install no longer has: the account needs a new secret
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret_sealed)
+
+    def rate_key(self) -> str:
+        """The rate budget this account spends: Palette limits per source IP and server (REFERENCE.md 5),
+        so accounts on the same Palette host share one budget."""
+        return self.api_url.split("://", 1)[-1].split("/", 1)[0].lower()
 
 
 class SyncedModel(models.Model):
@@ -48,24 +107,150 @@ class SyncedModel(models.Model):
 
 
 class Project(SyncedModel):
-    """A Palette project: the scope that most fleet objects live in."""
+    """A Palette project: the scope that most fleet objects live in (REFERENCE.md 3, 7)."""
+
+    is_disabled = models.BooleanField(default=False)
 
     class Meta(SyncedModel.Meta):
         ordering = ["name"]
 
 
 class Cluster(SyncedModel):
-    """A Palette cluster (spectrocluster), from the dashboard cluster search."""
+    """A Palette cluster (spectrocluster), from the dashboard cluster search (REFERENCE.md 8)."""
 
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
     cloud_type = models.CharField(max_length=40, blank=True)
     state = models.CharField(max_length=40, blank=True)
     health = models.CharField(max_length=40, blank=True, help_text="empty when Palette does not know")
     kubernetes_version = models.CharField(max_length=60, blank=True)
+    profiles = models.JSONField(default=list, help_text="[{uid, name, type, version}] the cluster runs")
+    node_count = models.PositiveIntegerField(null=True, blank=True)
+    nodes_healthy = models.PositiveIntegerField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    agent_version = models.CharField(max_length=40, blank=True)
+    location = models.CharField(max_length=120, blank=True)
+    state_since = models.DateTimeField(null=True, blank=True, help_text="first sync that saw the current state")
+    health_since = models.DateTimeField(null=True, blank=True, help_text="first sync that saw the current health")
 
     class Meta(SyncedModel.Meta):
         ordering = ["name"]
         indexes = [models.Index(fields=["name"]), models.Index(fields=["removed_at", "name"])]
+
+
+class ClusterProfile(SyncedModel):
+    """One version of a cluster profile: Palette gives every version its own uid (REFERENCE.md 9).
+
+    The versions of one profile share `name` and owner; `versions` lists them as Palette links them,
+    and `in_use_clusters` names the clusters on this version.
+    """
+
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.SET_NULL, help_text="owner; empty for tenant profiles"
+    )
+    scope = models.CharField(max_length=20, blank=True, help_text="tenant | project | system")
+    profile_type = models.CharField(max_length=20, blank=True, help_text="cluster | infra | add-on | system")
+    cloud_type = models.CharField(max_length=40, blank=True)
+    version = models.CharField(max_length=60, blank=True, help_text="this object's version")
+    latest_version = models.CharField(max_length=60, blank=True, help_text="the newest version of the name")
+    versions = models.JSONField(default=list, help_text="[{uid, version}] of every version of the name")
+    packs = models.JSONField(default=list, help_text="[{name, layer, version}]")
+    kubernetes_version = models.CharField(max_length=60, blank=True)
+    in_use_clusters = models.JSONField(default=list, help_text="[{uid, name}] of clusters on this version")
+    cluster_count = models.PositiveIntegerField(default=0)
+    is_published = models.BooleanField(default=True)
+
+    class Meta(SyncedModel.Meta):
+        ordering = ["name", "version"]
+        indexes = [models.Index(fields=["account", "name"])]
+
+
+class EdgeHost(SyncedModel):
+    """An edge host as Palette sees it (REFERENCE.md 10), with room for its own Edge Host API's facts."""
+
+    class EdgeApiState(models.TextChoices):
+        REACHABLE = "reachable"
+        UNREACHABLE = "unreachable"
+        UNKNOWN = "unknown"
+
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
+    state = models.CharField(max_length=20, blank=True, help_text="ready | unpaired | in-use")
+    health = models.CharField(max_length=20, blank=True, help_text="healthy | unhealthy; empty when unknown")
+    health_message = models.CharField(max_length=500, blank=True)
+    host_address = models.CharField(max_length=255, blank=True, help_text="spec.host.hostAddress")
+    mac_address = models.CharField(max_length=40, blank=True)
+    arch = models.CharField(max_length=20, blank=True)
+    host_state = models.CharField(max_length=20, blank=True, help_text="registration | cluster | recovery")
+    host_type = models.CharField(max_length=20, blank=True, help_text="appliance | agent-mode")
+    os = models.CharField(max_length=120, blank=True)
+    agent_version = models.CharField(max_length=40, blank=True)
+    cluster_uid = models.CharField(max_length=64, blank=True)
+    cluster_name = models.CharField(max_length=255, blank=True)
+    state_since = models.DateTimeField(null=True, blank=True)
+    health_since = models.DateTimeField(null=True, blank=True)
+    # Written by the Edge Host API poller (a later task), never by the Palette listing.
+    edge_api_state = models.CharField(max_length=12, choices=EdgeApiState, default=EdgeApiState.UNKNOWN)
+    edge_api_checked_at = models.DateTimeField(null=True, blank=True)
+    edge_api_error = models.CharField(max_length=500, blank=True)
+    edge_facts = models.JSONField(default=dict, blank=True, help_text="what the host's own API reported")
+
+    # Fields the Palette sync never overwrites.
+    EDGE_API_FIELDS = ("edge_api_state", "edge_api_checked_at", "edge_api_error", "edge_facts")
+
+    class Meta(SyncedModel.Meta):
+        ordering = ["name"]
+        indexes = [models.Index(fields=["account", "host_address"]), models.Index(fields=["removed_at", "name"])]
+
+
+class TimelineEntry(models.Model):
+    """One line of the merged timeline: a Palette audit or event, or a change the sync observed.
+
+    Unique on (account, kind, source_id): Palette's uid for audits and events, so an overlapping
+    watermark window never duplicates a row; a per-run id for observed transitions.
+    """
+
+    class Kind(models.TextChoices):
+        AUDIT = "audit"
+        EVENT = "event"
+        TRANSITION = "transition"
+        EDGE = "edge"
+
+    account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
+    kind = models.CharField(max_length=12, choices=Kind)
+    source_id = models.CharField(max_length=255)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
+    subject_kind = models.CharField(max_length=40, blank=True)
+    subject_uid = models.CharField(max_length=64, blank=True)
+    subject_name = models.CharField(max_length=255, blank=True)
+    actor = models.CharField(max_length=255, blank=True)
+    action = models.CharField(max_length=60, blank=True)
+    severity = models.CharField(max_length=20, blank=True)
+    message = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "kind", "source_id"], name="timelineentry_account_kind_source"),
+        ]
+        indexes = [
+            models.Index(fields=["-occurred_at"]),
+            models.Index(fields=["account", "kind", "project", "-occurred_at"]),
+            models.Index(fields=["subject_uid", "-occurred_at"]),
+        ]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.kind} {self.subject_name} {self.action}"
+
+    @classmethod
+    def watermark(cls, account: PaletteAccount, kind: str, project: Project | None = None) -> datetime | None:
+        """The newest occurred_at stored for (account, kind[, project]): where the next listing resumes."""
+        entries = cls.objects.filter(account=account, kind=kind)
+        if project is not None:
+            entries = entries.filter(project=project)
+        return entries.aggregate(newest=Max("occurred_at"))["newest"]
 
 
 class SyncRun(models.Model):
@@ -76,6 +261,7 @@ class SyncRun(models.Model):
         OK = "ok"
         PARTIAL = "partial"  # ended early; nothing was removed on the strength of it
         FAILED = "failed"
+        SKIPPED = "skipped"  # another run of the same scope held the lock
 
     account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
     resource = models.CharField(max_length=40)
@@ -83,7 +269,11 @@ class SyncRun(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.RUNNING)
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
-    items = models.PositiveIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0, help_text="items received")
+    added = models.PositiveIntegerField(default=0, help_text="rows new (or back) in this run")
+    removed = models.PositiveIntegerField(default=0, help_text="rows marked removed by this run")
+    transitions = models.PositiveIntegerField(default=0, help_text="timeline entries written")
+    detail_reads = models.PositiveIntegerField(default=0)
     requests = models.JSONField(default=dict, help_text="requests made, per rate-limit family")
     throttled = models.PositiveIntegerField(default=0, help_text="429 answers received")
     errors = models.JSONField(default=list)
@@ -101,5 +291,14 @@ class SyncRun(models.Model):
 
     @classmethod
     def data_as_of(cls, resource: str) -> "SyncRun | None":
-        """The last run of `resource` that completed: the data is at least as fresh as its start."""
-        return cls.objects.filter(resource=resource, status=cls.Status.OK).order_by("-started_at").first()
+        """The oldest of the last complete listings of `resource` over its scopes (account, project).
+
+        A row is as fresh as the last complete listing of its scope; a page mixing scopes is as
+        fresh as the stalest of them (DESIGN.md "Freshness").
+        """
+        ok = cls.objects.filter(resource=resource, status=cls.Status.OK, project__removed_at__isnull=True)
+        newest = ok.values("account_id", "project_id").annotate(newest=Max("started_at")).order_by("newest").first()
+        if newest is None:
+            return None
+        scope = {"account_id": newest["account_id"], "project_id": newest["project_id"]}
+        return ok.filter(**scope, started_at=newest["newest"]).first()

@@ -1,20 +1,90 @@
-"""Thin Celery tasks: they name what to sync; `palette_sync.sync` does the work."""
+"""Thin Celery tasks: they name what to sync; `palette_sync.sync` does the work.
+
+Beat sends `sync_accounts`; it fans out one `sync_account` per enabled account, which lists the
+projects and fans out one `sync_resource` per (resource, project) and per tenant-scope resource.
+Each scope runs under a Redis lock: a second run of the same scope is skipped, never queued.
+Only transient infrastructure errors are retried; Palette's own errors end up in the SyncRun.
+"""
+
+import logging
 
 from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from dashboard.models import PaletteAccount
+from dashboard.models import PaletteAccount, Project, SyncRun
 from palette_sync import sync
+from palette_sync.locks import sync_lock
+from palette_sync.sync.runs import closed_run
+
+log = logging.getLogger(__name__)
+
+# The database or Redis went away for a moment: worth another try. Anything else is a bug or a
+# Palette answer, and Palette's answers are recorded in the SyncRun, not raised.
+TRANSIENT = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 5, "retry_backoff_max": 120, "max_retries": 3}
 
 
-@shared_task(name="palette_sync.sync_accounts")
-def sync_accounts() -> None:
-    """Fan out one sync per Palette account."""
-    sync.default_account()
-    for account_id in PaletteAccount.objects.values_list("id", flat=True):
-        sync_account.delay(account_id)
+def fan_out_options() -> dict:
+    # expires: a task still queued when the next round is due is superseded by it.
+    return {"expires": settings.PALETTE_SYNC_INTERVAL}
 
 
-@shared_task(name="palette_sync.sync_account")
-def sync_account(account_id: int) -> None:
-    """Sync one Palette account: projects, then each project's clusters."""
-    sync.sync_account(PaletteAccount.objects.get(pk=account_id))
+@shared_task(name="palette_sync.sync_accounts", **RETRY)
+def sync_accounts() -> list[int]:
+    """Fan out one sync per enabled Palette account (the env-configured one included)."""
+    if settings.PALETTE_API_KEY:
+        sync.default_account()
+    account_ids = list(PaletteAccount.objects.filter(enabled=True).values_list("id", flat=True))
+    for account_id in account_ids:
+        sync_account.apply_async(args=[account_id], **fan_out_options())
+    return account_ids
+
+
+@shared_task(name="palette_sync.sync_account", **RETRY)
+def sync_account(account_id: int) -> dict:
+    """List one account's projects, then fan out its tenant-scope and per-project syncs."""
+    account = PaletteAccount.objects.get(pk=account_id)
+    outcome = run_scope(account, "projects", None)
+    if outcome["status"] in ("skipped", "failed"):
+        return outcome
+    for resource in sync.TENANT_RESOURCES:
+        sync_resource.apply_async(args=[account_id, resource], **fan_out_options())
+    project_ids = [project.pk for project in sync.live_projects(account)]
+    for project_id in project_ids:
+        for resource in sync.PROJECT_RESOURCES:
+            sync_resource.apply_async(args=[account_id, resource, project_id], **fan_out_options())
+    return {**outcome, "projects": len(project_ids)}
+
+
+@shared_task(name="palette_sync.sync_resource", **RETRY)
+def sync_resource(account_id: int, resource: str, project_id: int | None = None) -> dict:
+    """Sync one (account, resource[, project]) under its lock."""
+    account = PaletteAccount.objects.get(pk=account_id)
+    project = Project.objects.get(pk=project_id, account=account) if project_id is not None else None
+    return run_scope(account, resource, project)
+
+
+def run_scope(account: PaletteAccount, resource: str, project: Project | None) -> dict:
+    """Run one scope if its lock is free; otherwise record a skipped run and say so."""
+    project_id = project.pk if project else None
+    with sync_lock(account.pk, resource, project_id) as held:
+        if not held:
+            reason = "skipped: another run of this scope is in progress"
+            log.info("sync %s %s%s %s", account, resource, f" {project}" if project else "", reason)
+            run = closed_run(account, resource, project, SyncRun.Status.SKIPPED, reason)
+            return {"run": run.pk, "status": run.status}
+        try:
+            client = sync.client_for(account)
+        except ValueError as exc:  # no credential: nothing to retry until someone adds one
+            log.error("sync %s: %s", account, exc)
+            run = closed_run(account, resource, project, SyncRun.Status.FAILED, f"not run: {exc}")
+            return {"run": run.pk, "status": run.status}
+        with client:
+            if resource == "projects":
+                run = sync.sync_projects(account, client)
+            else:
+                run = sync.sync_resource(account, client, resource, project)
+    return {"run": run.pk, "status": run.status, "items": run.items}

@@ -1,18 +1,30 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard.models import PaletteAccount
 from palette_sync import sync
 
 
 class Command(BaseCommand):
-    help = "Sync the configured Palette account into the database."
+    help = "Sync Palette accounts into the database, once, in this process."
 
     def add_arguments(self, parser: object) -> None:
         parser.add_argument("--once", action="store_true", help="run one sync in this process, then exit")
+        parser.add_argument("--account", help="the account to sync (default: the PALETTE_API_URL one)")
 
-    def handle(self, *args: object, once: bool, **options: object) -> None:
+    def handle(self, *args: object, once: bool, account: str | None, **options: object) -> None:
         if not once:
             raise CommandError("Only --once is supported here; scheduled syncs run under Celery beat.")
-        runs = sync.sync_account(sync.default_account())
+        if account:
+            try:
+                target = PaletteAccount.objects.get(name=account)
+            except PaletteAccount.DoesNotExist:
+                raise CommandError(f"no account named {account!r}; see `manage.py palette_account list`") from None
+        else:
+            target = sync.default_account()
+        try:
+            runs = sync.sync_account(target)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         for run in runs:
             where = f" {run.project.name}" if run.project else ""
             self.stdout.write(

@@ -1,0 +1,40 @@
+"""One run at a time per (account, resource[, project]), across every worker on every machine.
+
+A redis-py Lock: SET NX with a random token and a timeout, released only by its holder's token,
+so a crashed worker's lock lapses and a slow one cannot release a successor's. A second run
+does not wait: it is skipped and says so.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from redis.exceptions import LockError
+
+from palette_sync.throttle import redis_for
+
+log = logging.getLogger(__name__)
+
+
+def lock_name(account_id: int, resource: str, project_id: int | None = None) -> str:
+    scope = f":{project_id}" if project_id is not None else ""
+    return f"palette:sync-lock:{account_id}:{resource}{scope}"
+
+
+@contextmanager
+def sync_lock(account_id: int, resource: str, project_id: int | None = None) -> Iterator[bool]:
+    """Yield True while holding the lock of the scope, or False at once when another run holds it."""
+    lock = redis_for(settings.REDIS_URL).lock(
+        lock_name(account_id, resource, project_id), timeout=settings.PALETTE_SYNC_LOCK_TIMEOUT, blocking=False
+    )
+    if not lock.acquire():
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        try:
+            lock.release()
+        except LockError:  # it lapsed (the run outlived the timeout) and may be someone else's now
+            log.warning("sync lock %s had expired before the run ended", lock.name)

@@ -1,0 +1,70 @@
+"""The only writer of synced models: list what Palette has, upsert it, record the run.
+
+`sync_account(account, client)` runs every source of one account in this process; Celery
+tasks run the same sources one (account, resource[, project]) at a time (palette_sync.tasks).
+A listing that ends early never removes anything (DESIGN.md "Data model").
+"""
+
+import logging
+
+from dashboard.models import PaletteAccount, Project, SyncRun
+from palette_sync.client import PaletteClient
+from palette_sync.sync.accounts import client_for, default_account
+from palette_sync.sync.inventory import sync_clusters, sync_edgehosts, sync_profiles, sync_projects
+from palette_sync.sync.timeline import sync_audits, sync_events
+
+__all__ = [
+    "PROJECT_RESOURCES",
+    "TENANT_RESOURCES",
+    "client_for",
+    "default_account",
+    "live_projects",
+    "sync_account",
+    "sync_projects",
+    "sync_resource",
+]
+
+log = logging.getLogger(__name__)
+
+# Per project with its ProjectUid header, and once in tenant scope (REFERENCE.md 3, 14).
+PROJECT_RESOURCES = ("clusters", "profiles", "edgehosts", "events")
+TENANT_RESOURCES = ("profiles", "audits")
+PER_PROJECT = {"clusters": sync_clusters, "profiles": sync_profiles, "edgehosts": sync_edgehosts, "events": sync_events}
+
+
+def sync_resource(
+    account: PaletteAccount, client: PaletteClient, resource: str, project: Project | None = None
+) -> SyncRun:
+    """One pass over one (account, resource[, project])."""
+    if project is None and resource == "profiles":
+        return sync_profiles(account, client, None)
+    if project is None and resource == "audits":
+        return sync_audits(account, client)
+    if project is not None and resource in PER_PROJECT:
+        return PER_PROJECT[resource](account, client, project)
+    raise ValueError(f"{resource} is not synced in {'project' if project else 'tenant'} scope")
+
+
+def live_projects(account: PaletteAccount) -> list[Project]:
+    return list(Project.objects.filter(account=account, removed_at__isnull=True))
+
+
+def sync_account(account: PaletteAccount, client: PaletteClient | None = None) -> list[SyncRun]:
+    """Sync every source of one account in this process: projects, tenant sources, then each project's.
+
+    Returns the runs it recorded. A failed project listing stops the pass (the credential or the
+    connection is broken); the projects already known stay as they are.
+    """
+    own_client = client is None
+    client = client or client_for(account)
+    try:
+        runs = [sync_projects(account, client)]
+        if runs[0].status == SyncRun.Status.FAILED:
+            return runs
+        runs += [sync_resource(account, client, resource) for resource in TENANT_RESOURCES]
+        for project in live_projects(account):
+            runs += [sync_resource(account, client, resource, project) for resource in PROJECT_RESOURCES]
+        return runs
+    finally:
+        if own_client:
+            client.close()

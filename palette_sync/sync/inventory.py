@@ -1,0 +1,100 @@
+"""The inventory sources: projects, clusters, cluster profiles and edge hosts (REFERENCE.md 7-10, 14)."""
+
+from dashboard.models import Cluster, ClusterProfile, EdgeHost, PaletteAccount, Project, SyncRun
+from palette_sync import mappers
+from palette_sync.client import PaletteClient
+from palette_sync.errors import PaletteError
+from palette_sync.sync.listing import Source, consume
+from palette_sync.sync.runs import Recorder
+
+PROJECTS = Source("projects", Project, "project", mappers.project_fields)
+CLUSTERS = Source(
+    "clusters",
+    Cluster,
+    "cluster",
+    mappers.cluster_fields,
+    watched=("state", "health", "profiles"),
+    since={"state": "state_since", "health": "health_since"},
+    carry=("kubernetes_version",),
+)
+PROFILES = Source("profiles", ClusterProfile, "clusterprofile", mappers.profile_fields)
+EDGEHOSTS = Source(
+    "edgehosts",
+    EdgeHost,
+    "edgehost",
+    mappers.edgehost_fields,
+    watched=("state", "health"),
+    since={"state": "state_since", "health": "health_since"},
+    keep=EdgeHost.EDGE_API_FIELDS,
+)
+
+# `{"filter": {}}` lists all; `scope: project` with a ProjectUid header only the project's own
+# profiles, so tenant profiles are listed once, in tenant scope (REFERENCE.md 3, 9).
+PROFILES_OF_PROJECT = {"filter": {"scope": "project"}, "sort": []}
+PROFILES_OF_TENANT = {"filter": {}, "sort": []}
+
+
+def sync_projects(account: PaletteAccount, client: PaletteClient) -> SyncRun:
+    """List the tenant's projects (tenant scope, `POST /v1/dashboard/projects`) and upsert them."""
+    return consume(Recorder(account, "projects", None, client), PROJECTS, client.projects())
+
+
+def sync_clusters(account: PaletteAccount, client: PaletteClient, project: Project) -> SyncRun:
+    """List one project's clusters (`POST /v1/dashboard/spectroclusters/search`, ProjectUid scope)."""
+    recorder = Recorder(account, "clusters", project, client)
+    return consume(
+        recorder, CLUSTERS, client.clusters(project.uid), project_for=lambda v: project.pk, enrich=kubernetes_versions
+    )
+
+
+def kubernetes_versions(recorder: Recorder, batch: list[dict], stored: dict[str, dict]) -> None:
+    """Fill the k8s version that the listing lacks (no k8s pack) from the cluster's summary.
+
+    The detail read (`GET /v1/dashboard/spectroclusters/{uid}`, REFERENCE.md 8) is spent only on a
+    row that is new or whose lastModifiedTimestamp changed; otherwise the stored version stands.
+    """
+    for values in batch:
+        if values["kubernetes_version"]:
+            continue
+        old = stored.get(values["uid"])
+        if old is not None and old["removed_at"] is None and old["modified_at"] == values["modified_at"]:
+            values["kubernetes_version"] = old["kubernetes_version"]
+            continue
+        recorder.count(detail_reads=1)
+        try:
+            detail = recorder.client.request(
+                "GET", f"/v1/dashboard/spectroclusters/{values['uid']}", project_uid=recorder.project.uid
+            )
+        except PaletteError as exc:
+            recorder.error(f"cluster {values['uid']} detail: {exc}")
+            values["kubernetes_version"] = old["kubernetes_version"] if old else ""
+            continue
+        values["kubernetes_version"] = mappers.detail_kubernetes_version(detail)
+
+
+def sync_profiles(account: PaletteAccount, client: PaletteClient, project: Project | None) -> SyncRun:
+    """List cluster profiles (`POST /v1/dashboard/clusterprofiles`): a project's own, or the tenant's.
+
+    Every version is its own item, with its packs and the clusters on it (REFERENCE.md 9).
+    """
+    recorder = Recorder(account, "profiles", project, client)
+    if project is None:
+        items = client.paginate("/v1/dashboard/clusterprofiles", body=PROFILES_OF_TENANT)
+        return consume(recorder, PROFILES, items, accept=lambda v: v["scope"] != "project")
+    items = client.paginate("/v1/dashboard/clusterprofiles", body=PROFILES_OF_PROJECT, project_uid=project.uid)
+    return consume(
+        recorder,
+        PROFILES,
+        items,
+        project_for=lambda v: project.pk,
+        accept=lambda v: v["scope"] == "project" and v["project_uid"] in ("", project.uid),
+    )
+
+
+def sync_edgehosts(account: PaletteAccount, client: PaletteClient, project: Project) -> SyncRun:
+    """List one project's edge hosts, Palette's side (`POST /v1/dashboard/edgehosts/search`, REFERENCE.md 10)."""
+    items = client.paginate("/v1/dashboard/edgehosts/search", body=EDGEHOST_SEARCH, project_uid=project.uid)
+    return consume(Recorder(account, "edgehosts", project, client), EDGEHOSTS, items, project_for=lambda v: project.pk)
+
+
+EDGEHOST_SEARCH = {"filter": {"conjunction": "and", "filterGroups": []}, "sort": []}

@@ -1,0 +1,219 @@
+"""Consume one listing into one synced model: bulk upserts, observed transitions, removals.
+
+Each batch of up to 500 items costs one query to read the stored rows, then one transaction that
+upserts them and writes the transitions they reveal, so a re-run finds no change and writes
+nothing. `removed_at` is set only after the listing ran to its end (DESIGN.md "Data model").
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from dashboard.models import Project, SyncRun, TimelineEntry
+from palette_sync.errors import PaletteError
+from palette_sync.sync.runs import Recorder
+
+BATCH = 500
+SEVERE = {"health": {"unhealthy"}, "state": {"error", "failed", "deleting", "deleted"}}
+
+Enricher = Callable[[Recorder, list[dict], dict[str, dict]], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    """How one resource maps into its model, and which of its fields are watched for changes."""
+
+    resource: str
+    model: type
+    subject_kind: str
+    mapper: Callable[[dict], dict]
+    watched: tuple[str, ...] = ()  # a change here is a transition
+    since: dict[str, str] = field(default_factory=dict)  # watched field -> the field saying since when
+    carry: tuple[str, ...] = ()  # stored fields an enricher may reuse
+    keep: tuple[str, ...] = ()  # model fields the listing never writes (the Edge Host API's)
+
+
+def consume(
+    recorder: Recorder,
+    source: Source,
+    items: Iterable[dict],
+    *,
+    project_for: Callable[[dict], int | None] = lambda values: None,
+    accept: Callable[[dict], bool] = lambda values: True,
+    enrich: Enricher | None = None,
+) -> SyncRun:
+    """Map, upsert and compare every item of `items`; remove what a complete listing no longer had.
+
+    `project_for` names the owning project of mapped values; `accept` drops items that belong to
+    another listing's scope; `enrich` may fill fields from detail reads before the write.
+    """
+    batch: dict[str, dict] = {}
+    complete = False
+    try:
+        for item in items:
+            recorder.count(items=1)
+            values = map_item(recorder, source, item)
+            if values is not None and accept(values):
+                if has_project(source.model):
+                    values["project_id"] = project_for(values)
+                batch[values["uid"]] = values
+            if len(batch) >= BATCH:
+                write_batch(recorder, source, list(batch.values()), enrich)
+                batch = {}
+        complete = True
+    except PaletteError as exc:
+        recorder.error(str(exc))
+    if batch:
+        write_batch(recorder, source, list(batch.values()), enrich)
+    if complete:
+        remove_missing(recorder, source)
+        return recorder.finish(SyncRun.Status.OK)
+    return recorder.finish(SyncRun.Status.PARTIAL if recorder.run.items else SyncRun.Status.FAILED)
+
+
+def map_item(recorder: Recorder, source: Source, item: dict) -> dict | None:
+    """The mapped values of one item, or None (and an error noted) when it cannot be read."""
+    try:
+        values = source.mapper(item)
+    except Exception as exc:  # one odd item must not stop the sync: note it and go on
+        uid = item.get("metadata", {}).get("uid", "?") if isinstance(item, dict) else "?"
+        recorder.error(f"{source.resource} item {uid}: unreadable ({exc.__class__.__name__}: {exc})")
+        return None
+    if not values.get("uid"):
+        recorder.error(f"{source.resource} item without metadata.uid skipped")
+        return None
+    return values
+
+
+def write_batch(recorder: Recorder, source: Source, batch: list[dict], enrich: Enricher | None) -> None:
+    """Upsert one batch and write the transitions it reveals, in one transaction."""
+    model = source.model
+    columns = ["uid", "name", "removed_at", "modified_at", *source.watched, *source.since.values(), *source.carry]
+    stored = {
+        row["uid"]: row
+        for row in model.objects.filter(account=recorder.account, uid__in=[v["uid"] for v in batch]).values(
+            *dict.fromkeys(columns)
+        )
+    }
+    if enrich is not None:
+        enrich(recorder, batch, stored)  # network reads happen before the transaction opens
+    rows, entries = [], []
+    for values in batch:
+        values.pop("project_uid", None)
+        old = stored.get(values["uid"])
+        entries.extend(compare(recorder, source, values, old))
+        rows.append(
+            model(
+                account=recorder.account,
+                first_seen_at=recorder.now,
+                last_seen_at=recorder.now,
+                removed_at=None,
+                **values,
+            )
+        )
+    with transaction.atomic():
+        upsert(model, rows, keep=source.keep)
+        TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
+    recorder.count(added=sum(1 for v in batch if is_new(stored.get(v["uid"]))), transitions=len(entries))
+
+
+def is_new(old: dict | None) -> bool:
+    return old is None or old["removed_at"] is not None
+
+
+def compare(recorder: Recorder, source: Source, values: dict, old: dict | None) -> list[TimelineEntry]:
+    """Set the *_since fields of `values`, and return the transitions from `old` to `values`."""
+    for watched, since in source.since.items():
+        unchanged = not is_new(old) and old[watched] == values[watched]
+        values[since] = (old[since] or recorder.now) if unchanged else recorder.now
+    if is_new(old):
+        if recorder.baseline and old is None:
+            return []  # the first complete listing of a scope is where history starts, not news
+        action = "appeared" if old is None else "returned"
+        return [transition(recorder, source, values, action, None, None)]
+    return [
+        transition(recorder, source, values, name, old[name], values[name])
+        for name in source.watched
+        if old[name] != values[name]
+    ]
+
+
+def transition(
+    recorder: Recorder, source: Source, values: dict, action: str, before: object, after: object
+) -> TimelineEntry:
+    """A `transition` timeline entry, unique per (subject, change, run)."""
+    uid = values["uid"]
+    severe = isinstance(after, str) and after.lower() in SEVERE.get(action, ())
+    return TimelineEntry(
+        account=recorder.account,
+        kind=TimelineEntry.Kind.TRANSITION,
+        source_id=f"{source.resource}:{uid}:{action}:{recorder.run.pk}",
+        occurred_at=recorder.now,
+        project_id=values.get("project_id"),
+        subject_kind=source.subject_kind,
+        subject_uid=uid,
+        subject_name=values.get("name", ""),
+        actor="palette-sync",
+        action=action,
+        severity="warning" if severe or action == "removed" else "info",
+        message=describe(action, before, after),
+        details={"field": action, "before": before, "after": after, "run": recorder.run.pk},
+    )
+
+
+def describe(action: str, before: object, after: object) -> str:
+    if action in ("appeared", "returned", "removed"):
+        return action
+    if action == "profiles":
+        return "profiles " + profile_change(before or [], after or [])
+    return f"{action} {before or 'unknown'} → {after or 'unknown'}"
+
+
+def profile_change(before: list[dict], after: list[dict]) -> str:
+    """ "pos-apps 6 → 7, +edge-monitoring 2": what changed between two profile lists."""
+    old = {p.get("name"): p.get("version") for p in before}
+    new = {p.get("name"): p.get("version") for p in after}
+    changes = [f"{n} {old[n]} → {v}" for n, v in new.items() if n in old and old[n] != v]
+    changes += [f"+{n} {v}" for n, v in new.items() if n not in old]
+    changes += [f"-{n} {v}" for n, v in old.items() if n not in new]
+    return ", ".join(changes) or "changed"
+
+
+def has_project(model: type) -> bool:
+    """Whether rows of `model` belong to a project (all synced models but Project itself)."""
+    return any(f.name == "project" for f in model._meta.concrete_fields)
+
+
+def upsert(model: type, rows: list, *, keep: tuple[str, ...] = ()) -> None:
+    """Bulk insert-or-update keyed by (account, uid); first_seen_at is kept from the first insert."""
+    fixed = {"id", "account", "uid", "first_seen_at", *keep}
+    fields = [f.name for f in model._meta.concrete_fields if f.name not in fixed]
+    model.objects.bulk_create(
+        rows, batch_size=BATCH, update_conflicts=True, unique_fields=["account", "uid"], update_fields=fields
+    )
+
+
+def remove_missing(recorder: Recorder, source: Source) -> None:
+    """After a complete listing: mark the scope's rows it no longer had, with a `removed` transition each."""
+    model = source.model
+    scope = {}
+    if has_project(model):
+        scope = {"project": recorder.project} if recorder.project is not None else {"project__isnull": True}
+    with transaction.atomic():
+        gone = list(
+            model.objects.select_for_update()
+            .filter(account=recorder.account, removed_at__isnull=True, last_seen_at__lt=recorder.now, **scope)
+            .values("id", "uid", "name", *(("project_id",) if scope else ()))
+        )
+        if not gone:
+            return
+        model.objects.filter(id__in=[row["id"] for row in gone]).update(removed_at=recorder.now)
+        entries = [transition(recorder, source, row, "removed", None, None) for row in gone]
+        TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
+    recorder.count(removed=len(gone), transitions=len(entries))
+
+
+def project_ids(recorder: Recorder) -> dict[str, int]:
+    """uid -> id of the account's projects, for attributing rows by uid in one query."""
+    return dict(Project.objects.filter(account=recorder.account).values_list("uid", "id"))

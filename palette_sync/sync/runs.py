@@ -1,0 +1,69 @@
+"""The SyncRun of one pass over one (account, resource[, project]): counts, spending and errors."""
+
+import logging
+
+from django.utils import timezone
+
+from dashboard.models import PaletteAccount, Project, SyncRun
+from palette_sync.client import PaletteClient
+
+log = logging.getLogger(__name__)
+
+MAX_ERRORS = 50  # a run that fails on every item keeps the first few, and says how many more
+
+
+class Recorder:
+    """Opens a SyncRun, counts what the pass did, and closes it with what the client spent."""
+
+    def __init__(self, account: PaletteAccount, resource: str, project: Project | None, client: PaletteClient) -> None:
+        self.account, self.resource, self.project, self.client = account, resource, project, client
+        self.baseline = not SyncRun.objects.filter(
+            account=account, resource=resource, project=project, status=SyncRun.Status.OK
+        ).exists()
+        self.run = SyncRun.objects.create(account=account, resource=resource, project=project)
+        self.now = self.run.started_at
+        self.before = client.stats.snapshot()
+        self.errors: list[str] = []
+        self.dropped_errors = 0
+
+    def __str__(self) -> str:
+        where = f" {self.project.name}" if self.project else ""
+        return f"{self.account} {self.resource}{where}"
+
+    def error(self, message: str) -> None:
+        """Note a problem that did not stop the pass (one odd item, one failed detail read)."""
+        log.warning("sync %s: %s", self, message)
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(message)
+        else:
+            self.dropped_errors += 1
+
+    def count(self, **increments: int) -> None:
+        for name, n in increments.items():
+            setattr(self.run, name, getattr(self.run, name) + n)
+
+    def finish(self, status: str) -> SyncRun:
+        run = self.run
+        spent = self.client.stats.since(self.before)
+        run.status = status
+        run.requests = spent.requests
+        run.throttled = spent.throttled
+        run.errors = self.errors + ([f"... and {self.dropped_errors} more"] if self.dropped_errors else [])
+        run.finished_at = timezone.now()
+        run.save()
+        log.info("sync %s: %s, %d items, %s", self, status, run.items, spent.requests)
+        return run
+
+
+def closed_run(account: PaletteAccount, resource: str, project: Project | None, status: str, reason: str) -> SyncRun:
+    """Record a pass that did not run: skipped (another run holds the lock) or failed before it began."""
+    now = timezone.now()
+    return SyncRun.objects.create(
+        account=account,
+        resource=resource,
+        project=project,
+        status=status,
+        started_at=now,
+        finished_at=now,
+        errors=[reason],
+    )
