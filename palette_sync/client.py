@@ -121,6 +121,7 @@ class ClientStats:
         )
 
     def snapshot(self) -> "ClientStats":
+        """A copy to subtract from later with `since()`."""
         return replace(self, requests=dict(self.requests))
 
 
@@ -265,9 +266,10 @@ class PaletteClient:
         except PaletteAuthError as exc:
             if exc.status != 401 or not self._use_token:
                 raise
-            log.info("Palette refused the session token; logging in again")
             with self._auth_lock:
-                self._login()
+                if self._token == headers.get("Authorization"):  # not already replaced by another thread
+                    log.info("Palette refused the session token; logging in again")
+                    self._login()
             return self._send(method, path, headers=self._auth_headers(), **kw)
 
     def _send(
