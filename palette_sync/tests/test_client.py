@@ -350,6 +350,18 @@ def test_it_pauses_the_shared_budget_after_a_429(fleet: Fleet, redis_prefix: str
     assert throttle.paused_for(family_for("/v1/dashboard")) == 0  # other families carry on
 
 
+def test_it_builds_an_account_client_from_settings(settings: object, fleet: Fleet, redis_prefix: str) -> None:
+    settings.REDIS_URL, settings.PALETTE_THROTTLE, settings.PALETTE_THROTTLE_PREFIX = REDIS_URL, "redis", redis_prefix
+    settings.PALETTE_RATE_HEADROOM, settings.PALETTE_EGRESS = 0.5, "nat-b"
+    settings.PALETTE_RETRY_ATTEMPTS, settings.PALETTE_RETRY_AFTER_CAP = 3, 7.0
+    transport = httpx.WSGITransport(app=make_app(fleet))
+    with PaletteClient.for_account("http://sim", "acct-1", api_key=KEY, transport=transport) as client:
+        assert client.user_info()["tenantUid"] == fleet.tenant_uid
+    assert isinstance(client.throttle, RedisThrottle)
+    assert (client.throttle.account, client.throttle.egress, client.throttle.headroom) == ("acct-1", "nat-b", 0.5)
+    assert (client.retry.attempts, client.retry.retry_after_cap) == (3, 7.0)
+
+
 # --- over a real socket ------------------------------------------------------------------------------
 
 
