@@ -1,0 +1,73 @@
+"""The per-scope Redis lock: a second run of the same (account, resource[, project]) is skipped."""
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from config.celery import app
+from conftest import SIM_KEY, Sim, start_sim, stop
+from dashboard.models import PaletteAccount, Project, SyncRun
+from palette_sync import tasks
+from palette_sync.locks import lock_name, sync_lock
+from palette_sync.throttle import redis_for
+
+
+@pytest.fixture
+def sim_server() -> Iterator[Sim]:
+    """The simulator over a socket, 400 ms per answer: long enough for two runs to overlap."""
+    sim = start_sim("--seed", "7", "--projects", "3", "--clusters", "120", "--latency-ms", "400")
+    yield sim
+    stop(sim.proc)
+
+
+def sim_account(sim: Sim, name: str = "sim") -> PaletteAccount:
+    account = PaletteAccount(name=name, api_url=sim.url)
+    account.set_secret(SIM_KEY)
+    account.save()
+    return account
+
+
+@pytest.mark.django_db
+def test_it_skips_a_run_whose_scope_is_locked_and_runs_it_once_free(redis_url: str, sim_server: Sim, settings) -> None:
+    settings.REDIS_URL = redis_url
+    account = sim_account(sim_server)
+
+    with sync_lock(account.pk, "projects") as held:
+        assert held
+        with sync_lock(account.pk, "projects") as second:
+            assert not second
+        outcome = tasks.run_scope(account, "projects", None)
+
+    assert outcome["status"] == "skipped"
+    skipped = SyncRun.objects.get(pk=outcome["run"])
+    assert skipped.errors == ["skipped: another run of this scope is in progress"]
+    assert not Project.objects.exists()
+
+    assert tasks.run_scope(account, "projects", None)["status"] == "ok"
+    assert Project.objects.count() == 3
+    assert not redis_for(redis_url).exists(lock_name(account.pk, "projects"))  # released by its holder
+
+
+@pytest.mark.worker
+def test_it_runs_one_of_two_concurrent_runs_of_a_scope(celery_worker, worker_env: dict, settings) -> None:
+    settings.REDIS_URL = worker_env["REDIS_URL"]
+    account = sim_account(Sim(url=worker_env["PALETTE_API_URL"], api_key=SIM_KEY))
+    assert tasks.run_scope(account, "projects", None)["status"] == "ok"
+    project = Project.objects.order_by("name").first()
+
+    with app.connection_for_write(worker_env["REDIS_URL"]) as conn:
+        for _ in range(2):
+            app.send_task(
+                "palette_sync.sync_resource",
+                args=[account.pk, "clusters", project.pk],
+                queue=celery_worker.queue,
+                connection=conn,
+            )
+
+    runs = SyncRun.objects.filter(account=account, resource="clusters", project=project)
+    deadline = time.monotonic() + 60
+    while runs.filter(finished_at__isnull=False).count() < 2:
+        assert time.monotonic() < deadline, celery_worker.log.read_text()[-3000:]
+        time.sleep(0.2)
+    assert sorted(runs.values_list("status", flat=True)) == ["ok", "skipped"]
