@@ -7,7 +7,6 @@ from palette_sync.errors import PaletteError
 from palette_sync.sync.listing import Source, consume
 from palette_sync.sync.runs import Recorder
 
-PROJECTS = Source("projects", Project, "project", mappers.project_fields)
 CLUSTERS = Source(
     "clusters",
     Cluster,
@@ -27,6 +26,8 @@ EDGEHOSTS = Source(
     since={"state": "state_since", "health": "health_since"},
     keep=EdgeHost.EDGE_API_FIELDS,
 )
+
+PROJECTS = Source("projects", Project, "project", mappers.project_fields, cascade=(Cluster, ClusterProfile, EdgeHost))
 
 # `{"filter": {}}` lists all; `scope: project` with a ProjectUid header only the project's own
 # profiles, so tenant profiles are listed once, in tenant scope (REFERENCE.md 3, 9).

@@ -32,6 +32,7 @@ class Source:
     since: dict[str, str] = field(default_factory=dict)  # watched field -> the field saying since when
     carry: tuple[str, ...] = ()  # stored fields an enricher may reuse
     keep: tuple[str, ...] = ()  # model fields the listing never writes (the Edge Host API's)
+    cascade: tuple[type, ...] = ()  # models whose rows go with a removed row (a project's contents)
 
 
 def consume(
@@ -208,7 +209,10 @@ def remove_missing(recorder: Recorder, source: Source) -> None:
         )
         if not gone:
             return
-        model.objects.filter(id__in=[row["id"] for row in gone]).update(removed_at=recorder.now)
+        ids = [row["id"] for row in gone]
+        model.objects.filter(id__in=ids).update(removed_at=recorder.now)
+        for child in source.cascade:  # no project, no listing that could ever remove them
+            child.objects.filter(project_id__in=ids, removed_at__isnull=True).update(removed_at=recorder.now)
         entries = [transition(recorder, source, row, "removed", None, None) for row in gone]
         TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
     recorder.count(removed=len(gone), transitions=len(entries))

@@ -128,3 +128,16 @@ def test_it_notes_an_unreadable_item_and_goes_on(
     assert set(Cluster.objects.values_list("uid", flat=True)) == {"c1", "c2"}
     assert Cluster.objects.get(uid="c2").name == "42"
     assert len(run.errors) == 1 and "without metadata.uid" in run.errors[0]
+
+
+def test_it_writes_a_listing_in_a_bounded_number_of_queries(
+    account: PaletteAccount, sim_fleet: Fleet, sim_client: Callable, django_assert_max_num_queries: Callable
+) -> None:
+    sync.sync_projects(account, sim_client(sim_fleet))
+    project = Project.objects.get(uid=max(sim_fleet.clusters_by_project.items(), key=lambda kv: len(kv[1]))[0])
+    client = sim_client(sim_fleet)
+
+    # run bookkeeping 3, one read of stored rows, upsert, timeline, removal check: no query per row
+    with django_assert_max_num_queries(12):
+        run = sync.sync_resource(account, client, "clusters", project)
+    assert run.items > 50

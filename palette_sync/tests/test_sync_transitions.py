@@ -142,3 +142,18 @@ def test_it_removes_nothing_after_a_partial_listing(
     assert Cluster.objects.filter(removed_at__isnull=True).count() == live
     assert not TimelineEntry.objects.filter(action="removed").exists()
     assert SyncRun.data_as_of("clusters").started_at < runs[0].started_at
+
+
+def test_it_removes_the_contents_of_a_removed_project(
+    account: PaletteAccount, sim_fleet: Fleet, sim_client: Callable
+) -> None:
+    sync.sync_account(account, sim_client(sim_fleet))
+    gone = sim_fleet.projects.pop()
+    sim_fleet.project_index.pop(gone.uid)
+    sim_fleet.version += 1
+    sync.sync_account(account, sim_client(sim_fleet))
+
+    assert [(e.subject_uid, e.action) for e in transitions()] == [(gone.uid, "removed")]
+    assert not Cluster.objects.filter(project__uid=gone.uid, removed_at__isnull=True).exists()
+    assert not EdgeHost.objects.filter(project__uid=gone.uid, removed_at__isnull=True).exists()
+    assert Cluster.objects.filter(removed_at__isnull=True).exists()
