@@ -1,0 +1,196 @@
+"""Each edge host's own Edge Host API ("Local Management APIs", REFERENCE.md 13), read-only.
+
+The sync asks every edge host it knows from Palette for the facts only the host has (agent,
+hardware, local cluster, registry and certificate health) and merges them into `EdgeHost`.
+An unreachable host is a recorded state with its age, never a failed sync.
+
+Trust is explicit: a CA bundle (the host's certificate must chain to it and name its address),
+a pinned SHA-256 fingerprint of the host's certificate, or — only when set — no verification.
+"""
+
+import hashlib
+import logging
+import socket
+import ssl
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+EDGE_PORT = 5080  # Edge spec `servers`: https://<edge-host-ip>:5080
+LOGIN = "/v1/users/default/login"
+# What the dashboard reads from each host; a 404 on the cluster endpoints means "no cluster yet".
+READS = {
+    "host": "/v1/edge-mgmt/edgehosts/current",
+    "cluster": "/v1/edge-mgmt/cluster/details",
+    "registry": "/v1/edge-mgmt/cluster/registry/health",
+    "certificates": "/v1/edge-mgmt/cluster/certificates",
+}
+
+
+class EdgeState:
+    """What the last attempt to read a host's own API found (stored in EdgeHost.edge_api_state)."""
+
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"  # no connection, or no answer in time
+    AUTH_FAILED = "auth_failed"  # the host refused the credentials
+    TLS_FAILED = "tls_failed"  # the host's certificate is not the one we trust
+    NO_ACCESS = "no_access"  # no credentials configured for this host
+    ERROR = "error"  # it answered, but not as the spec says
+
+
+@dataclass(frozen=True)
+class EdgeAccess:
+    """How to log in to some edge hosts and which certificates to trust there."""
+
+    username: str
+    password: str = field(repr=False)
+    ca_pem: str = field(default="", repr=False)  # PEM of the CA (or self-signed certs) to trust
+    fingerprint: str = ""  # SHA-256 of the host's certificate, hex, colons allowed
+    insecure: bool = False  # no verification at all: only when explicitly set
+    scheme: str = "https"
+    port: int = EDGE_PORT
+
+
+@dataclass
+class EdgeProbe:
+    """The outcome of reading one host: a state, the facts read, and why not, if not."""
+
+    state: str
+    facts: dict = field(default_factory=dict)
+    error: str = ""
+    checked_at: datetime = field(default_factory=timezone.now)
+
+
+class EdgeError(Exception):
+    def __init__(self, state: str, message: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+def normalise_fingerprint(value: str) -> str:
+    return value.replace(":", "").replace(" ", "").lower()
+
+
+def peer_fingerprint(address: str, port: int, timeout: float) -> tuple[str, bytes]:
+    """The SHA-256 fingerprint and DER of the certificate a host presents (not yet trusted)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((address, port), timeout=timeout) as raw, context.wrap_socket(raw) as tls:
+        der = tls.getpeercert(binary_form=True)
+    return hashlib.sha256(der).hexdigest(), der
+
+
+def tls_verify(access: EdgeAccess, address: str, timeout: float) -> ssl.SSLContext | bool:
+    """The `verify` httpx should use for this host, checked before any credential is sent."""
+    if access.scheme != "https" or access.insecure:
+        return False
+    if access.fingerprint:
+        try:
+            seen, der = peer_fingerprint(address, access.port, timeout)
+        except ssl.SSLError as exc:
+            raise EdgeError(EdgeState.TLS_FAILED, f"TLS handshake failed: {exc}") from exc
+        if seen != normalise_fingerprint(access.fingerprint):
+            raise EdgeError(EdgeState.TLS_FAILED, f"certificate fingerprint {seen} is not the pinned one")
+        # Trust exactly that certificate from now on: a different one fails the handshake.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        context.load_verify_locations(cadata=der)
+        return context
+    context = ssl.create_default_context()
+    if access.ca_pem:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cadata=access.ca_pem)
+    return context
+
+
+def refuse_writes(request: httpx.Request) -> None:
+    """The edge client reads: GETs, and the one POST that logs in."""
+    if request.method == "GET" or (request.method == "POST" and request.url.path == LOGIN):
+        return
+    raise EdgeError(EdgeState.ERROR, f"refused {request.method} {request.url.path}: the edge client is read-only")
+
+
+def read_host(
+    address: str, access: EdgeAccess, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+) -> EdgeProbe:
+    """Log in to one host and read what the dashboard shows of it."""
+    try:
+        verify = tls_verify(access, address, timeout) if transport is None else False
+        base = f"{access.scheme}://{address}:{access.port}"
+        with httpx.Client(
+            base_url=base, verify=verify, timeout=timeout, transport=transport, event_hooks={"request": [refuse_writes]}
+        ) as http:
+            token = login(http, access)
+            return EdgeProbe(EdgeState.REACHABLE, facts=read_facts(http, token))
+    except EdgeError as exc:
+        return EdgeProbe(exc.state, error=str(exc))
+    except httpx.ConnectError as exc:
+        state = (
+            EdgeState.TLS_FAILED
+            if isinstance(exc.__cause__, ssl.SSLError) or "CERTIFICATE" in str(exc)
+            else EdgeState.UNREACHABLE
+        )
+        return EdgeProbe(state, error=f"{address}: {exc}")
+    except (httpx.TransportError, OSError) as exc:
+        return EdgeProbe(EdgeState.UNREACHABLE, error=f"{address}: {exc.__class__.__name__} {exc}".strip())
+
+
+def login(http: httpx.Client, access: EdgeAccess) -> str:
+    """`POST /v1/users/default/login` -> `v1LoginSuccess.Token.Authorization` (capitalised keys)."""
+    response = http.post(
+        LOGIN, params={"setCookie": "false"}, json={"username": access.username, "password": access.password}
+    )
+    if response.status_code in (400, 401, 403):
+        raise EdgeError(EdgeState.AUTH_FAILED, f"login refused ({response.status_code})")
+    body = json_of(response)
+    token = (body.get("Token") or {}).get("Authorization") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        raise EdgeError(EdgeState.ERROR, "login answer has no Token.Authorization")
+    return token
+
+
+def read_facts(http: httpx.Client, token: str) -> dict:
+    facts = {}
+    for name, path in READS.items():
+        response = http.get(path, headers={"Authorization": token})
+        if response.status_code == 404 and name != "host":
+            facts[name] = None  # no cluster on this host (yet)
+            continue
+        facts[name] = json_of(response)
+    if not isinstance(facts["host"], dict):
+        raise EdgeError(EdgeState.ERROR, "edgehosts/current is not an object")
+    return facts
+
+
+def json_of(response: httpx.Response) -> object:
+    if response.status_code >= 400:
+        raise EdgeError(EdgeState.ERROR, f"{response.request.url.path}: HTTP {response.status_code}")
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise EdgeError(EdgeState.ERROR, f"{response.request.url.path}: response is not JSON") from exc
+
+
+def read_hosts(
+    targets: Iterable[tuple[str, str, EdgeAccess | None]], *, concurrency: int = 16, timeout: float = 5.0
+) -> dict[str, EdgeProbe]:
+    """Read many hosts at once, at most `concurrency` at a time: {key: probe} for (key, address, access)."""
+
+    def one(target: tuple[str, str, EdgeAccess | None]) -> tuple[str, EdgeProbe]:
+        key, address, access = target
+        if access is None:
+            return key, EdgeProbe(EdgeState.NO_ACCESS, error="no edge credentials match this host")
+        if not address:
+            return key, EdgeProbe(EdgeState.UNREACHABLE, error="Palette lists no address for this host")
+        return key, read_host(address, access, timeout=timeout)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="edge") as pool:
+        return dict(pool.map(one, targets))
