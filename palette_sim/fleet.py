@@ -4,7 +4,9 @@
 read the per-project lists kept here instead of filtering the whole fleet on every request.
 """
 
+import math
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,11 +20,12 @@ EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 def iso(t: float) -> str:
     """RFC 3339 UTC with milliseconds and a Z, as Palette writes timestamps."""
-    whole = int(t // 1)
-    ms = int(round((t - whole) * 1000))
-    if ms == 1000:
-        whole, ms = whole + 1, 0
-    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms:03d}Z"
+    whole = math.floor(t)
+    ms = int((t - whole) * 1000 + 0.5)
+    if ms >= 1000:
+        whole, ms = whole + 1, ms - 1000
+    y, mo, d, h, mi, sec = time.gmtime(whole)[:6]
+    return f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{sec:02d}.{ms:03d}Z"
 
 
 def parse_time(value: str) -> float:

@@ -169,8 +169,13 @@ def profiles_search(ctx: "Context") -> dict:
         return sort_records(items, body.get("sort"), PROFILE_SORT)
 
     items = ctx.app.cached(ctx.listing_key(), build)
-    users = ctx.fleet.version_users()
-    return ctx.page(items, lambda v: shapes_profiles.profile_summary(ctx.fleet, v, users.get(v.uid, [])))
+    return ctx.page(items, lambda v: shapes_profiles.profile_summary(ctx.fleet, v, users_in_scope(ctx, v)))
+
+
+def users_in_scope(ctx: "Context", v: ProfileVersion) -> list[Cluster]:
+    """The clusters using a version that the request's scope can see (all of them in tenant scope)."""
+    users = ctx.fleet.version_users().get(v.uid, [])
+    return users if ctx.scope is None else [c for c in users if c.project.uid == ctx.scope]
 
 
 def profiles_metadata(ctx: "Context") -> dict:
@@ -189,13 +194,13 @@ def version(ctx: "Context", uid: str) -> ProfileVersion:
 def profile_summary(ctx: "Context", uid: str) -> dict:
     """`GET /v1/dashboard/clusterprofiles/{uid}` -> `v1ClusterProfileSummary`."""
     v = version(ctx, uid)
-    return shapes_profiles.profile_summary(ctx.fleet, v, ctx.fleet.version_users().get(v.uid, []))
+    return shapes_profiles.profile_summary(ctx.fleet, v, users_in_scope(ctx, v))
 
 
 def profile_get(ctx: "Context", uid: str) -> dict:
     """`GET /v1/clusterprofiles/{uid}` -> `v1ClusterProfile` with the clusters that use this version."""
     v = version(ctx, uid)
-    return shapes_profiles.profile_full(ctx.fleet, v, ctx.fleet.version_users().get(v.uid, []))
+    return shapes_profiles.profile_full(ctx.fleet, v, users_in_scope(ctx, v))
 
 
 def profile_packs(ctx: "Context", uid: str) -> dict:

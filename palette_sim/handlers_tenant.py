@@ -150,8 +150,6 @@ def audits_list(ctx: "Context") -> dict:
     action_code = AUDIT_ACTIONS.index(action) if action else None
 
     def predicate(pos: int) -> bool:
-        if action_code is not None and log.code[pos] != action_code:
-            return False
         if "userUid" in wanted and log.actor[pos] != people.get(wanted["userUid"], -2):
             return False
         if "resourceKind" in wanted or "resourceUid" in wanted:
@@ -160,10 +158,15 @@ def audits_list(ctx: "Context") -> dict:
                 return False
         return True
 
-    where = (action, tuple(sorted(wanted.items()))) if (action or wanted) else None
+    where = tuple(sorted(wanted.items())) or None
     with fleet.lock:
         positions = log.select(
-            projects=projects, start=start, end=end, where=where, predicate=predicate if where else None
+            projects=projects,
+            code=action_code,
+            start=start,
+            end=end,
+            where=where,
+            predicate=predicate if where else None,
         )
     return ctx.page(positions, lambda pos: shapes_logs.audit(fleet, pos), reverse=True)
 

@@ -23,6 +23,7 @@ class ColumnLog:
         self.code = array("B")  # action or reason code, meaning per log
         self.actor = array("b")  # person index, -1 = system
         self.by_project: dict[int, array] = {}
+        self.by_code: dict[int, array] = {}
         self.by_object: dict[int, array] | None = {} if index_objects else None
         self._cache: dict[tuple, Sequence[int]] = {}
 
@@ -40,6 +41,7 @@ class ColumnLog:
         self.code.append(code)
         self.actor.append(actor)
         self.by_project.setdefault(project, array("l")).append(pos)
+        self.by_code.setdefault(code, array("l")).append(pos)
         if self.by_object is not None:
             self.by_object.setdefault(serial, array("l")).append(pos)
         if self._cache:
@@ -67,6 +69,7 @@ class ColumnLog:
         *,
         projects: tuple[int, ...] | None = None,
         serial: int | None = None,
+        code: int | None = None,
         start: float | None = None,
         end: float | None = None,
         where: tuple | None = None,
@@ -77,13 +80,16 @@ class ColumnLog:
         `where` is a hashable description of `predicate`, used to cache the filtered positions
         so that the later pages of one listing cost a slice, not a scan.
         """
-        key = (projects, serial, start, end, where)
+        key = (projects, serial, code, start, end, where)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
         base: Sequence[int]
         if serial is not None:
             base = self.by_object.get(serial, array("l")) if self.by_object is not None else array("l")
+        elif projects is None and code is not None:
+            base = self.by_code.get(code, array("l"))
+            code = None
         elif projects is None:
             base = range(len(self.ts))
         elif len(projects) == 1:
@@ -96,6 +102,9 @@ class ColumnLog:
         lo = 0 if start is None else bisect.bisect_left(base, start, key=self.ts.__getitem__)
         hi = len(base) if end is None else bisect.bisect_right(base, end, key=self.ts.__getitem__)
         window = base[lo:hi]
+        if code is not None:
+            codes = self.code
+            window = array("l", [pos for pos in window if codes[pos] == code])
         if predicate is not None:
             window = array("l", [pos for pos in window if predicate(pos)])
         if len(self._cache) > 64:

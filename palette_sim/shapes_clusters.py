@@ -132,7 +132,8 @@ def summary(fleet: Fleet, c: Cluster) -> dict:
             "cloudConfig": {"uid": c.config_uid, "cloudType": c.cloud, "machinePools": machine_pools(c)},
             "clusterConfig": {"timezone": "UTC"},
             "clusterProfileTemplate": template_meta(c.infra),
-            "clusterProfileTemplates": [template_meta(c.infra)] + [template_meta(a) for a in c.addons],
+            # As in the reference example: packs only on the infra template, empty in the list.
+            "clusterProfileTemplates": [template_meta(v, with_packs=False) for v in (c.infra, *c.addons)],
             "projectMeta": project_meta(c.project),
         },
         "status": {

@@ -1,4 +1,10 @@
-"""Pieces shared by the API shapes: object metadata, pack references, locations."""
+"""Pieces shared by the API shapes: object metadata, pack references, locations.
+
+Pack and profile-version pieces never change once made, so they are rendered once and shared
+(callers only serialise them, never mutate them).
+"""
+
+import functools
 
 from palette_sim import catalog
 from palette_sim.fleet import iso
@@ -41,6 +47,7 @@ def project_meta(project: Project | None) -> dict:
     return {"uid": project.uid, "name": project.name} if project else {"uid": "", "name": ""}
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def pack_ref(pack: Pack) -> dict:
     """`v1PackRef` (required: name, layer)."""
     return {
@@ -54,6 +61,7 @@ def pack_ref(pack: Pack) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def pack_ref_summary(pack: Pack) -> dict:
     """`v1PackRefSummary`."""
     return {
@@ -70,6 +78,7 @@ def pack_ref_summary(pack: Pack) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def template_meta(version: ProfileVersion, with_packs: bool = True) -> dict:
     """`v1ClusterProfileTemplateMeta`: the profile a cluster runs, as in search items."""
     family = version.family
@@ -84,6 +93,7 @@ def template_meta(version: ProfileVersion, with_packs: bool = True) -> dict:
     }
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def template_full(version: ProfileVersion) -> dict:
     """`v1ClusterProfileTemplate`: the full object's form, with the string profileVersion."""
     family = version.family

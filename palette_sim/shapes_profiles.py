@@ -109,7 +109,7 @@ def project_summary(fleet: Fleet, p: Project) -> dict:
                 "alloyCpuCores": 0,
                 "clusters": [
                     {"uid": c.uid, "name": c.name, "cpuCores": c.cpu_millicores / 1000, "isAlloy": False}
-                    for c in clusters[:200]
+                    for c in clusters[:25]
                 ],
             },
         },
