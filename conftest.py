@@ -74,6 +74,8 @@ def sim_transport(sim_fleet: Fleet) -> httpx.WSGITransport:
 
 def start_sim(*args: str) -> Sim:
     port = free_port()
+    if "--edge-port" not in args:
+        args = (*args, "--edge-port", "0")  # no edge host API unless a test asks for one
     proc = subprocess.Popen(
         [sys.executable, "-m", "palette_sim", "--port", str(port), "--api-key", SIM_KEY, "--quiet", *args],
         cwd=ROOT,
