@@ -23,7 +23,7 @@ from werkzeug.test import Client
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from palette_sim.app import SimApp  # noqa: E402
-from palette_sim.generate import generate_fleet  # noqa: E402
+from palette_sim.generate import freeze, generate_fleet  # noqa: E402
 
 KEY = "bench-key"
 LIVE = {
@@ -114,6 +114,7 @@ def main() -> None:
         edge_hosts=args.edge_hosts,
         audits=args.audits,
     )
+    freeze()
     generation = time.perf_counter() - started
     rss_fleet = process.memory_info().rss
     app = SimApp(fleet, KEY, rate_scale=0)

@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from palette_sim.app import SimApp
 from palette_sim.faults import FaultConfig
 from palette_sim.fleet import parse_time
-from palette_sim.generate import generate_fleet
+from palette_sim.generate import freeze, generate_fleet
 
 EPILOG = """\
 control endpoint (needs header X-Sim-Control-Key: <control key>):
@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         events_per_cluster=args.events_per_cluster,
         anchor=args.anchor,
     )
+    freeze()
     control_key = args.control_key or secrets.token_urlsafe(16)
     app = SimApp(
         fleet,

@@ -238,24 +238,37 @@ class Context:
         return self.fleet.in_scope(project, self.scope, self.app.tenant_sees_all)
 
     def listing_key(self) -> tuple:
+        """What makes two requests the same listing: path, scope, other query args and the body.
+
+        The body counts by meaning (parsed, keys sorted), so re-serialising it does not break paging.
+        """
         args = sorted(
             (k, v) for k, v in self.request.args.items(multi=True) if k not in ("continue", "limit", "offset")
         )
-        return (self.request.path, self.scope, self.request.get_data(), tuple(args))
+        raw = self.request.get_data()
+        try:
+            body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw.strip() else b""
+        except ValueError:
+            body = raw
+        return (self.request.path, self.scope, body, tuple(args))
 
     def page(self, items: Sequence, render: Callable[[object], dict], *, reverse: bool = False) -> dict:
         """One page of `items` with `listmeta` (REFERENCE.md 4).
 
-        `offset` without a token is ignored, as public clients observed; `limit` is capped at 50.
+        `offset` without a token is ignored, as public clients observed. A `limit` over 50 is refused
+        with 400, as a server validating the spec's `maximum: 50` would; 0 or none means 50.
         `reverse` serves the sequence from its end (newest first for the time-ordered logs).
         """
         r = self.request
         try:
-            limit = int(r.args.get("limit", paging.MAX_LIMIT))
+            limit = int(r.args.get("limit") or paging.MAX_LIMIT)
         except ValueError:
             raise BadRequest("limit must be an integer") from None
-        limit = paging.MAX_LIMIT if limit <= 0 else min(limit, paging.MAX_LIMIT)
-        key = paging.listing_key(r.path, self.scope, r.get_data(), repr(self.listing_key()[3]))
+        if limit > paging.MAX_LIMIT:
+            raise BadRequest(f"limit in query should be less than or equal to {paging.MAX_LIMIT}")
+        limit = paging.MAX_LIMIT if limit <= 0 else limit
+        path, scope, body, args = self.listing_key()
+        key = paging.listing_key(path, scope, body, repr(args))
         token = r.args.get("continue", "")
         offset = paging.read_token(self.app.secret, key, token) if token else 0
         count = len(items)

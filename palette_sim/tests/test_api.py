@@ -33,13 +33,21 @@ def test_it_pages_clusters_of_a_project_to_the_end(client: httpx.Client, fleet: 
     assert all(i["specSummary"]["projectMeta"]["uid"] == project_uid for i in items)
 
 
-def test_it_caps_limit_at_50_and_reports_listmeta(client: httpx.Client, project_uid: str) -> None:
-    r = client.post(
-        "/v1/dashboard/edgehosts/search", params={"limit": 500}, json={}, headers={"ProjectUid": project_uid}
-    )
+def test_it_refuses_a_limit_over_50_and_reports_listmeta(client: httpx.Client, project_uid: str) -> None:
+    scoped = {"ProjectUid": project_uid}
+    r = client.post("/v1/dashboard/edgehosts/search", params={"limit": 51}, json={}, headers=scoped)
+    assert r.status_code == 400
+    r = client.post("/v1/dashboard/edgehosts/search", params={"limit": 20}, json={}, headers=scoped)
     meta = r.json()["listmeta"]
-    assert len(r.json()["items"]) == meta["limit"] == 50
-    assert meta["offset"] == 50 and meta["count"] > 50 and meta["continue"]
+    assert len(r.json()["items"]) == meta["limit"] == 20
+    assert meta["offset"] == 20 and meta["count"] > 20 and meta["continue"]
+
+
+def test_it_accepts_the_same_body_serialised_differently(client: httpx.Client, project_uid: str) -> None:
+    path, scoped = "/v1/dashboard/spectroclusters/search", {"ProjectUid": project_uid}
+    token = client.post(path, content=b'{"filter": {}, "sort": []}', headers=scoped).json()["listmeta"]["continue"]
+    r = client.post(path, params={"continue": token}, content=b'{"sort":[],"filter":{}}', headers=scoped)
+    assert r.status_code == 200
 
 
 def test_it_refuses_a_malformed_or_foreign_continue_token(client: httpx.Client, project_uid: str) -> None:
