@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from dashboard.models import Project, SyncRun, TimelineEntry
+from palette_sync import mappers
 from palette_sync.errors import PaletteError
 from palette_sync.sync.runs import Recorder
 
@@ -78,7 +79,7 @@ def map_item(recorder: Recorder, source: Source, item: dict) -> dict | None:
     try:
         values = source.mapper(item)
     except Exception as exc:  # one odd item must not stop the sync: note it and go on
-        uid = item.get("metadata", {}).get("uid", "?") if isinstance(item, dict) else "?"
+        uid = mappers.obj(mappers.obj(item).get("metadata")).get("uid", "?")
         recorder.error(f"{source.resource} item {uid}: unreadable ({exc.__class__.__name__}: {exc})")
         return None
     if not values.get("uid"):
