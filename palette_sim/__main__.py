@@ -28,6 +28,8 @@ control endpoint (needs header X-Sim-Control-Key: <control key>):
   GET|PUT /__sim/churn         {"rate": changes per second}
   GET|PUT /__sim/ratelimit     {"scale": F}; POST /__sim/ratelimit/reset refills every bucket
   GET  /__sim/fleet            seed, tenant, projects, counts, login, the Edge Host API address
+  GET|POST /__sim/edge         the Edge Host API address, slow and down hosts; {"address": "127.1.0.5",
+                               "reach": "ok"|"slow"|"down"} changes one host
 """
 
 
@@ -47,7 +49,7 @@ def anchor(value: str) -> float:
         raise argparse.ArgumentTypeError("an RFC 3339 date-time or 'now'") from None
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m palette_sim",
         description="Serve a simulated Palette REST API (and each edge host's Edge Host API) over a generated, "
@@ -129,7 +131,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     g.add_argument("--edge-ca-out", help="write the CA certificate that signs the edge hosts' certificates here (PEM)")
     g.add_argument("--edge-user", default="kairos", help="OS user of every edge host (default kairos)")
     g.add_argument("--edge-password", help="OS password of every edge host (default: the API key)")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def fault_config(args: argparse.Namespace) -> FaultConfig:

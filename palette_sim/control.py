@@ -134,6 +134,22 @@ def fleet(app: "SimApp", request: Request, body: dict) -> dict:
         }
 
 
+def edge(app: "SimApp", request: Request, body: dict) -> dict:
+    """The Edge Host API's address and which hosts are slow or unreachable; POST {address, reach} changes one."""
+    hosts = app.fleet.hosts_by_ip
+    if request.method == "POST":
+        host = hosts.get(str(body.get("address", "")))
+        if host is None:
+            raise ValueError("address must be the hostAddress of an edge host")
+        if body.get("reach") not in ("ok", "slow", "down"):
+            raise ValueError("reach must be ok, slow or down")
+        host.reach = body["reach"]
+    with app.fleet.lock:
+        slow = sorted((h.ip for h in hosts.values() if h.reach == "slow"), key=lambda a: tuple(map(int, a.split("."))))
+        down = sorted((h.ip for h in hosts.values() if h.reach == "down"), key=lambda a: tuple(map(int, a.split("."))))
+    return {**app.edge_info, "slow": slow, "down": down}
+
+
 ROUTES: dict[str, tuple[tuple[str, ...], Callable]] = {
     "/__sim/stats": (("GET",), stats),
     "/__sim/stats/reset": (("POST",), stats_reset),
@@ -144,6 +160,7 @@ ROUTES: dict[str, tuple[tuple[str, ...], Callable]] = {
     "/__sim/ratelimit": (("GET", "PUT", "POST"), ratelimit),
     "/__sim/ratelimit/reset": (("POST",), ratelimit_reset),
     "/__sim/fleet": (("GET",), fleet),
+    "/__sim/edge": (("GET", "POST"), edge),
 }
 
 

@@ -16,6 +16,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from palette_sim import shapes_edge_extras as extras
 from palette_sim import shapes_edge_local as shapes
 from palette_sim.fleet import parse_time
 from palette_sim.records import EdgeHost
@@ -166,34 +167,34 @@ class EdgeApp:
         return ok({"items": shapes.machine_pools(self.sim.fleet, host) if host.cluster else []})
 
     def registry_content(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.registry_content(host))
+        return ok(extras.registry_content(host))
 
     def registry_sync(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.registry_sync(host))
+        return ok(extras.registry_sync(host))
 
     def registry_health(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.registry_health(host))
+        return ok(extras.registry_health(host))
 
     def certificates(self, request: Request, host: EdgeHost) -> Response:
-        return self.need_cluster(host) or ok(shapes.certificates(self.sim.fleet, host))
+        return self.need_cluster(host) or ok(extras.certificates(self.sim.fleet, host))
 
     def cluster_events(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.events(self.sim.fleet, host))
+        return ok(extras.events(self.sim.fleet, host))
 
     def lifecycle(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.lifecycle(self.sim.fleet, host))
+        return ok(extras.lifecycle(self.sim.fleet, host))
 
     def error_logs(self, request: Request, host: EdgeHost) -> Response:
         try:
             count = int(request.args["logCount"])
         except (KeyError, ValueError):
             return error(400, "BadRequest", "logCount is required")
-        return ok(shapes.events(self.sim.fleet, host, max(0, min(count, 100))))
+        return ok(extras.events(self.sim.fleet, host, max(0, min(count, 100))))
 
     def audits(self, request: Request, host: EdgeHost) -> Response:
         """`GET /v1/edge-mgmt/edgehosts/current/audits` -> `v1AuditsList`, paged by offset."""
         args = request.args
-        items = shapes.audits(self.sim.fleet, host)
+        items = extras.audits(self.sim.fleet, host)
         try:
             start = parse_time(args["startTime"]) if args.get("startTime") else None
             end = parse_time(args["endTime"]) if args.get("endTime") else None
@@ -220,19 +221,19 @@ class EdgeApp:
         )
 
     def configuration_status(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.configuration_status(host))
+        return ok(extras.configuration_status(host))
 
     def link_status(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.link_status(host))
+        return ok(extras.link_status(host))
 
     def pair_details(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.pair_details(self.sim.fleet, host))
+        return ok(extras.pair_details(self.sim.fleet, host))
 
     def settings(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.settings(host))
+        return ok(extras.settings(host))
 
     def interfaces(self, request: Request, host: EdgeHost) -> Response:
-        return ok(shapes.interfaces(host))
+        return ok(extras.interfaces(host))
 
 
 READS = {
