@@ -97,6 +97,7 @@ class SimApp:
         self.url_map = routes.url_map()
         self._cache: OrderedDict[tuple, list] = OrderedDict()
         self._cache_lock = threading.Lock()
+        fleet.version_users()  # warm: the first profile page should not pay for it
 
     def __call__(self, environ: dict, start_response: Callable) -> object:
         request = Request(environ)

@@ -147,17 +147,19 @@ class Fleet:
             return tenant_sees_all
         return project.uid == scope
 
-    def version_users(self) -> dict[str, list[Cluster]]:
-        """profile version uid -> clusters using it, computed once per fleet version."""
-        if self.users_cache and self.users_cache[0] == self.version:
-            return self.users_cache[1]
-        users: dict[str, list[Cluster]] = {}
-        with self.lock:
-            for cluster in self.clusters.values():
-                if cluster.state == "Deleted":
-                    continue
-                users.setdefault(cluster.infra.uid, []).append(cluster)
-                for addon in cluster.addons:
-                    users.setdefault(addon.uid, []).append(cluster)
-            self.users_cache = (self.version, users)
-        return users
+    def version_users(self, project_uid: str | None = None) -> dict[str, list[Cluster]]:
+        """profile version uid -> live clusters using it (of one project, or all), once per fleet version."""
+        cache = self.users_cache
+        if not cache or cache[0] != self.version:
+            every: dict[str, list[Cluster]] = {}
+            per_project: dict[str, dict[str, list[Cluster]]] = {}
+            with self.lock:
+                for cluster in self.clusters.values():
+                    if cluster.state == "Deleted":
+                        continue
+                    mine = per_project.setdefault(cluster.project.uid, {})
+                    for version in (cluster.infra, *cluster.addons):
+                        every.setdefault(version.uid, []).append(cluster)
+                        mine.setdefault(version.uid, []).append(cluster)
+                cache = self.users_cache = (self.version, {None: every, **per_project})
+        return cache[1].get(project_uid, {})

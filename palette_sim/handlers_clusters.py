@@ -174,8 +174,7 @@ def profiles_search(ctx: "Context") -> dict:
 
 def users_in_scope(ctx: "Context", v: ProfileVersion) -> list[Cluster]:
     """The clusters using a version that the request's scope can see (all of them in tenant scope)."""
-    users = ctx.fleet.version_users().get(v.uid, [])
-    return users if ctx.scope is None else [c for c in users if c.project.uid == ctx.scope]
+    return ctx.fleet.version_users(ctx.scope).get(v.uid, [])
 
 
 def profiles_metadata(ctx: "Context") -> dict:

@@ -84,9 +84,34 @@ def profile_packs(fleet: Fleet, v: ProfileVersion) -> dict:
     return {"items": [pack_entity(fleet, v, p) for p in v.packs]}
 
 
+def project_status(fleet: Fleet, p: Project) -> dict:
+    """`v1ProjectStatusSummary`, in one pass over the project's clusters."""
+    healthy = unhealthy = running = errored = millicores = 0
+    live = []
+    for c in fleet.clusters_by_project.get(p.uid, []):
+        if c.state == "Deleted":
+            continue
+        live.append(c)
+        healthy += c.health == "Healthy"
+        unhealthy += c.health == "UnHealthy"
+        running += c.state == "Running"
+        errored += c.state == "Error"
+        millicores += c.cpu_millicores
+    return {
+        "clustersHealth": {"healthy": healthy, "unhealthy": unhealthy, "running": running, "errored": errored},
+        "status": {"isDisabled": False, "cleanUpStatus": {"state": "", "msg": "", "cleanedResources": []}},
+        "usage": {
+            "pureCpuCores": millicores / 1000,
+            "alloyCpuCores": 0,
+            "clusters": [
+                {"uid": c.uid, "name": c.name, "cpuCores": c.cpu_millicores / 1000, "isAlloy": False} for c in live[:25]
+            ],
+        },
+    }
+
+
 def project_summary(fleet: Fleet, p: Project) -> dict:
     """`v1ProjectSummary`: one item of `POST /v1/dashboard/projects`."""
-    clusters = [c for c in fleet.clusters_by_project.get(p.uid, []) if c.state != "Deleted"]
     return {
         "metadata": object_meta(
             p.uid, p.name, p.created, p.modified, p.labels, {"scope": "tenant", "tenantUid": fleet.tenant_uid}
@@ -96,23 +121,7 @@ def project_summary(fleet: Fleet, p: Project) -> dict:
             "teams": [{"uid": uid, "name": name} for uid, name in p.teams],
             "users": [{"uid": u.uid, "name": f"{u.first} {u.last}"} for u in p.users],
         },
-        "status": {
-            "clustersHealth": {
-                "healthy": sum(1 for c in clusters if c.health == "Healthy"),
-                "unhealthy": sum(1 for c in clusters if c.health == "UnHealthy"),
-                "running": sum(1 for c in clusters if c.state == "Running"),
-                "errored": sum(1 for c in clusters if c.state == "Error"),
-            },
-            "status": {"isDisabled": False, "cleanUpStatus": {"state": "", "msg": "", "cleanedResources": []}},
-            "usage": {
-                "pureCpuCores": sum(c.cpu_millicores for c in clusters) / 1000,
-                "alloyCpuCores": 0,
-                "clusters": [
-                    {"uid": c.uid, "name": c.name, "cpuCores": c.cpu_millicores / 1000, "isAlloy": False}
-                    for c in clusters[:25]
-                ],
-            },
-        },
+        "status": project_status(fleet, p),
     }
 
 
