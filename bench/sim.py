@@ -12,18 +12,24 @@ figures are this thread's CPU time per page and show the simulator's own cost.
 
 import argparse
 import json
+import logging
+import ssl
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 from werkzeug.test import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from palette_sim.app import SimApp  # noqa: E402
+from palette_sim.edge_server import make_edge_server  # noqa: E402
 from palette_sim.generate import freeze, generate_fleet  # noqa: E402
+from palette_sim.server import make_palette_server  # noqa: E402
 
 KEY = "bench-key"
 LIVE = {
@@ -92,6 +98,61 @@ class Timer:
         return out
 
 
+def summary(ms: list[float]) -> dict:
+    ordered = sorted(ms)
+    return {
+        "requests": len(ms),
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 2),
+        "max_ms": round(ordered[-1], 2),
+    }
+
+
+def over_sockets(app: SimApp, project: str) -> dict:
+    """The same app behind the threaded Werkzeug server, and the edge hosts over TLS on their 127.x addresses.
+
+    End to end: the httpx client runs in this process too, so it shares the GIL with the server
+    threads and its own parsing and JSON decoding are in the figures.
+    """
+    server = make_palette_server("127.0.0.1", 0, app)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    edge, _message = make_edge_server(app, port=0, mode="auto", tls=True)
+    threading.Thread(target=edge.serve_forever, daemon=True).start()
+    out: dict = {}
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        with httpx.Client(base_url=base, headers={"ApiKey": KEY, "ProjectUid": project}, timeout=30) as c:
+            for name, path in (
+                ("clusters", "/v1/dashboard/spectroclusters/search"),
+                ("edge hosts", "/v1/dashboard/edgehosts/search"),
+            ):
+                ms, token = [], ""
+                while True:
+                    start = time.perf_counter()
+                    page = c.post(path, json={}, params={"continue": token} if token else {}).json()
+                    ms.append((time.perf_counter() - start) * 1000)
+                    token = page["listmeta"]["continue"]
+                    if not token:
+                        break
+                out[f"{name} pages over HTTP"] = summary(ms)
+        hosts = [h for h in app.fleet.hosts.values() if h.reach == "ok"][:200]
+        verify = ssl.create_default_context(cafile=edge.tls.ca_path)
+        ms = []
+        for host in hosts:
+            start = time.perf_counter()
+            with httpx.Client(base_url=f"https://{host.ip}:{edge.server_address[1]}", verify=verify, timeout=10) as c:
+                token = c.post("/v1/users/default/login", json={"username": "kairos", "password": KEY}).json()
+                c.get("/v1/edge-mgmt/edgehosts/current", headers={"Authorization": token["Token"]["Authorization"]})
+            ms.append((time.perf_counter() - start) * 1000)
+        out["edge host: new TLS connection, login, host info"] = summary(ms)
+        out["edge bind mode"] = edge.mode
+    finally:
+        server.shutdown()
+        edge.server_close()
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=1)
@@ -146,6 +207,8 @@ def main() -> None:
             "events of one cluster", "GET", f"/v1/events/components/spectrocluster/{cluster.uid}", project=biggest.uid
         )
 
+    socket_figures = over_sockets(app, biggest.uid)
+
     figures = {
         "fleet": {
             "seed": args.seed,
@@ -161,6 +224,7 @@ def main() -> None:
         "rss_mb_fleet_only": round((rss_fleet - rss_before) / 2**20, 1),
         "rss_mb_after_bench": round(process.memory_info().rss / 2**20, 1),
         "page_latency": t.report(),
+        "over_sockets": socket_figures,
     }
     print(json.dumps(figures, indent=2))
 

@@ -9,12 +9,11 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from werkzeug.serving import make_server
-
 from palette_sim.app import SimApp
 from palette_sim.faults import FaultConfig
 from palette_sim.fleet import parse_time
 from palette_sim.generate import freeze, generate_fleet
+from palette_sim.server import make_palette_server
 
 EPILOG = """\
 control endpoint (needs header X-Sim-Control-Key: <control key>):
@@ -59,12 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g = p.add_argument_group("server")
     g.add_argument("--host", default="127.0.0.1", help="address the Palette API listens on (default 127.0.0.1)")
-    g.add_argument("--port", type=int, default=8765, help="port of the Palette API (default 8765)")
+    g.add_argument("--port", metavar="PORT", type=int, default=8765, help="port of the Palette API (default 8765)")
     g.add_argument("--api-key", required=True, help="the API key clients must send in the ApiKey header")
     g.add_argument("--control-key", help="key for the /__sim/ control endpoint (default: random, printed at start)")
     g.add_argument("--email", help="emailId accepted by POST /v1/auth/authenticate (default: the first user's)")
     g.add_argument("--password", help="password accepted by POST /v1/auth/authenticate (default: the API key)")
-    g.add_argument("--token-ttl", type=float, default=900, help="session token lifetime in seconds (default 900)")
+    g.add_argument(
+        "--token-ttl",
+        metavar="SECONDS",
+        type=float,
+        default=900,
+        help="session token lifetime in seconds (default 900)",
+    )
     g.add_argument(
         "--rate-scale", type=float, default=1.0, help="multiply every published rate limit (default 1; 0 = off)"
     )
@@ -91,15 +96,41 @@ def build_parser() -> argparse.ArgumentParser:
         "--churn", type=float, default=0.0, help="changes per second to the fleet (default 0: a still fleet)"
     )
     g = p.add_argument_group("faults (also settable at run time: PUT /__sim/faults)")
-    g.add_argument("--latency-ms", type=float, default=0.0, help="added to every /v1 response")
-    g.add_argument("--latency-jitter-ms", type=float, default=0.0, help="plus a uniform random 0..N ms")
-    g.add_argument("--error-rate", type=rate, default=0.0, help="fraction answered 500/502/503/504")
-    g.add_argument("--throttle-rate", type=rate, default=0.0, help="fraction answered 429 regardless of the buckets")
-    g.add_argument("--storm-seconds", type=float, default=0.0, help="answer every /v1 request 429 for N s from start")
-    g.add_argument("--hang-rate", type=rate, default=0.0, help="fraction that stall --hang-seconds before answering")
-    g.add_argument("--hang-seconds", type=float, default=60.0, help="length of a hang (default 60)")
-    g.add_argument("--malformed-rate", type=rate, default=0.0, help="fraction of 200s whose body is not JSON")
-    g.add_argument("--truncated-rate", type=rate, default=0.0, help="fraction of 200s whose body is cut in half")
+    g.add_argument("--latency-ms", metavar="MS", type=float, default=0.0, help="added to every /v1 response")
+    g.add_argument("--latency-jitter-ms", metavar="MS", type=float, default=0.0, help="plus a uniform random 0..N ms")
+    g.add_argument("--error-rate", type=rate, default=0.0, metavar="FRACTION", help="fraction answered 500/502/503/504")
+    g.add_argument(
+        "--throttle-rate",
+        type=rate,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction answered 429 regardless of the buckets",
+    )
+    g.add_argument(
+        "--storm-seconds",
+        metavar="SECONDS",
+        type=float,
+        default=0.0,
+        help="answer every /v1 request 429 for N s from start",
+    )
+    g.add_argument(
+        "--hang-rate",
+        type=rate,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction that stall --hang-seconds before answering",
+    )
+    g.add_argument("--hang-seconds", metavar="SECONDS", type=float, default=60.0, help="length of a hang (default 60)")
+    g.add_argument(
+        "--malformed-rate", type=rate, default=0.0, metavar="FRACTION", help="fraction of 200s whose body is not JSON"
+    )
+    g.add_argument(
+        "--truncated-rate",
+        type=rate,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of 200s whose body is cut in half",
+    )
     g.add_argument(
         "--repeat-rate", type=rate, default=0.0, help="fraction of list pages that make the next page repeat items"
     )
@@ -112,7 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--fault-paths", nargs="*", default=[], help="only paths with these prefixes get faults (default all)"
     )
-    g.add_argument("--clock-jump", type=float, default=0.0, help="start with the served clock moved by N seconds")
+    g.add_argument(
+        "--clock-jump",
+        metavar="SECONDS",
+        type=float,
+        default=0.0,
+        help="start with the served clock moved by N seconds",
+    )
     g = p.add_argument_group("edge host API")
     g.add_argument(
         "--edge-port",
@@ -128,7 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how to listen on many loopback addresses: one socket bound to the lo device, or one per host "
         "address (auto: device, else per-address)",
     )
-    g.add_argument("--edge-ca-out", help="write the CA certificate that signs the edge hosts' certificates here (PEM)")
+    g.add_argument(
+        "--edge-ca-out",
+        metavar="FILE",
+        help="write the CA certificate that signs the edge hosts' certificates here (PEM)",
+    )
+    g.add_argument(
+        "--edge-slow-seconds", metavar="SECONDS", type=float, default=2.0, help="added to every answer of a slow host"
+    )
     g.add_argument("--edge-user", default="kairos", help="OS user of every edge host (default kairos)")
     g.add_argument("--edge-password", help="OS password of every edge host (default: the API key)")
     return p
@@ -174,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         faults=fault_config(args),
     )
     app.clock.jumped = args.clock_jump
-    servers = [make_server(args.host, args.port, app, threaded=True)]
+    servers = [make_palette_server(args.host, args.port, app)]
     if args.edge_port:
         from palette_sim.edge_server import start_edge
 

@@ -35,6 +35,8 @@ SPARE_FDS = 256
 
 
 class EdgeHandler(WSGIRequestHandler):
+    disable_nagle_algorithm = True  # see palette_sim.server
+
     def make_environ(self) -> dict:
         environ = super().make_environ()
         environ["palette_sim.local_addr"] = self.connection.getsockname()[0]
@@ -137,12 +139,13 @@ def make_edge_server(
     user: str = "kairos",
     password: str | None = None,
     quiet: bool = True,
+    slow_seconds: float = 2.0,
 ) -> tuple[EdgeServer, str]:
     """Build (not start) the edge server; returns it and a line saying how it listens."""
     if mode == "auto":
         mode = "device" if can_bind_device() else "per-address"
     issuer = TlsIssuer() if tls else None
-    app = EdgeApp(sim, user=user, password=password)
+    app = EdgeApp(sim, user=user, password=password, slow_seconds=slow_seconds)
     with sim.fleet.lock:
         addresses = sorted(sim.fleet.hosts_by_ip, key=lambda a: ipaddress.ip_address(a))
     server = EdgeServer(app, port, mode, issuer, quiet)
@@ -176,6 +179,7 @@ def start_edge(sim: "SimApp", args: argparse.Namespace) -> SimpleNamespace | Non
             user=args.edge_user,
             password=args.edge_password,
             quiet=args.quiet,
+            slow_seconds=args.edge_slow_seconds,
         )
     except (OSError, SystemExit) as exc:  # Werkzeug exits on a port in use; the Palette API still runs
         print(f"palette_sim edge: not started on port {args.edge_port} ({exc}); use --edge-port", flush=True)
