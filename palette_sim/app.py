@@ -17,30 +17,12 @@ from werkzeug.wrappers import Request, Response
 
 from palette_sim import control, paging, routes
 from palette_sim.churn import Churn
+from palette_sim.errors import BadRequest, ResourceNotFound, Unauthorized, error, ok
 from palette_sim.faults import FaultConfig, Faults
 from palette_sim.fleet import Fleet
 from palette_sim.ratelimit import RateLimiter, family_of
-from palette_sim.search import BadRequest
 from palette_sim.stats import Stats
 from palette_sim.tokens import TokenIssuer
-
-
-class ResourceNotFound(LookupError):
-    """404 with code ResourceNotFound, as palette-sdk-go's IsNotFound expects (REFERENCE.md 5)."""
-
-
-class Unauthorized(PermissionError):
-    pass
-
-
-def error(status: int, code: str, message: str, details: dict | None = None) -> Response:
-    """A `v1Error` body (REFERENCE.md 5)."""
-    body = {"code": code, "message": message, "details": details or {}, "ref": secrets.token_hex(12)}
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-def ok(body: object, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json")
 
 
 class SimClock:

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from palette_sim import shapes_edge_extras as extras
 from palette_sim import shapes_edge_local as shapes
+from palette_sim.errors import error, ok
 from palette_sim.fleet import parse_time
 from palette_sim.records import EdgeHost
 from palette_sim.tokens import TokenIssuer
@@ -27,15 +28,6 @@ if TYPE_CHECKING:
 
 SHORT, EXTENDED = 2 * 3600.0, 24 * 3600.0
 SLOW_SECONDS = 2.0  # added to every answer of a host whose seed made it slow
-
-
-def error(status: int, code: str, message: str) -> Response:
-    body = {"code": code, "message": message, "details": {}, "ref": secrets.token_hex(8)}
-    return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-def ok(body: object) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json")
 
 
 class EdgeApp:

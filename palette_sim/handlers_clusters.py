@@ -3,12 +3,12 @@
 from typing import TYPE_CHECKING
 
 from palette_sim import shapes_clusters, shapes_edgehosts, shapes_profiles
+from palette_sim.errors import BadRequest, not_found
 from palette_sim.records import Cluster, ProfileVersion
 from palette_sim.search import (
     CLUSTER_PROPERTIES,
     CLUSTER_SORT,
     PROFILE_SORT,
-    BadRequest,
     as_dict,
     filter_string,
     profile_predicate,
@@ -18,12 +18,6 @@ from palette_sim.search import (
 
 if TYPE_CHECKING:
     from palette_sim.app import Context
-
-
-def not_found(what: str, uid: str) -> Exception:
-    from palette_sim.app import ResourceNotFound
-
-    return ResourceNotFound(f"{what} '{uid}' not found")
 
 
 def searched_clusters(ctx: "Context") -> list[Cluster]:

@@ -3,12 +3,12 @@
 from typing import TYPE_CHECKING
 
 from palette_sim import shapes_clusters, shapes_edgehosts
-from palette_sim.handlers_clusters import not_found, search_schema
+from palette_sim.errors import BadRequest, not_found
+from palette_sim.handlers_clusters import search_schema
 from palette_sim.records import EdgeHost
 from palette_sim.search import (
     HOST_PROPERTIES,
     HOST_SORT,
-    BadRequest,
     as_dict,
     as_list,
     filter_string,

@@ -4,7 +4,7 @@ import re
 from typing import TYPE_CHECKING
 
 from palette_sim import shapes_logs
-from palette_sim.search import BadRequest
+from palette_sim.errors import BadRequest, not_found
 
 if TYPE_CHECKING:
     from palette_sim.app import Context
@@ -109,14 +109,12 @@ def events_list(ctx: "Context") -> dict:
 
 def events_of_object(ctx: "Context", kind: str, uid: str) -> dict:
     """`GET /v1/events/components/{objectKind}/{objectUid}`."""
-    from palette_sim.app import ResourceNotFound
-
     fleet = ctx.fleet
     if kind not in OBJECT_KINDS:
         raise BadRequest(f"objectKind must be one of {', '.join(OBJECT_KINDS)}")
     record = fleet.clusters.get(uid) if kind == "spectrocluster" else fleet.hosts.get(uid)
     if record is None or not ctx.visible(record.project):
-        raise ResourceNotFound(f"{kind} '{uid}' not found")
+        raise not_found(kind, uid)
     terms = parse_filters(ctx.request.args.get("filters", ""))
     with fleet.lock:
         positions = fleet.events.select(

@@ -6,18 +6,13 @@ from typing import TYPE_CHECKING
 from werkzeug.wrappers import Response
 
 from palette_sim import shapes_logs, shapes_profiles
+from palette_sim.errors import BadRequest, ResourceNotFound, Unauthorized, ok
 from palette_sim.fleet import parse_time
 from palette_sim.generate import AUDIT_ACTIONS
-from palette_sim.search import PROJECT_SORT, BadRequest, as_dict, filter_string, sort_records
+from palette_sim.search import PROJECT_SORT, as_dict, filter_string, sort_records
 
 if TYPE_CHECKING:
     from palette_sim.app import Context
-
-
-def app_errors():  # late import: app imports routes, routes import handlers
-    from palette_sim import app
-
-    return app
 
 
 # --- auth -------------------------------------------------------------------------------------------
@@ -28,7 +23,7 @@ def set_cookie_wanted(ctx: "Context") -> bool:
 
 
 def token_response(ctx: "Context", token: str) -> Response:
-    response = app_errors().ok({"Authorization": token, "isMfa": False})
+    response = ok({"Authorization": token, "isMfa": False})
     if set_cookie_wanted(ctx):
         # The cookie's name is not documented (REFERENCE.md 15); the simulator never reads it back.
         response.set_cookie("Authorization", token, httponly=True, secure=True, samesite="Strict")
@@ -48,7 +43,7 @@ def authenticate(ctx: "Context") -> Response:
         and (org in (None, "") or org == ctx.fleet.org)
     )
     if not good:
-        raise app_errors().Unauthorized("Invalid credentials")
+        raise Unauthorized("Invalid credentials")
     return token_response(ctx, app.tokens.issue(email, app.clock.now()))
 
 
@@ -57,7 +52,7 @@ def refresh(ctx: "Context", token: str) -> Response:
     app = ctx.app
     claims = app.tokens.verify(token, app.clock.now())
     if claims is None:
-        raise app_errors().Unauthorized("Token is invalid or expired")
+        raise Unauthorized("Token is invalid or expired")
     return token_response(ctx, app.tokens.issue(claims["sub"], app.clock.now(), session=claims["sid"]))
 
 
@@ -103,7 +98,7 @@ def project_get(ctx: "Context", uid: str) -> dict:
     """`GET /v1/projects/{uid}` -> `v1Project`."""
     project = ctx.fleet.project(uid)
     if project is None:
-        raise app_errors().ResourceNotFound(f"Project '{uid}' not found")
+        raise ResourceNotFound(f"Project '{uid}' not found")
     return shapes_profiles.project_full(ctx.fleet, project)
 
 
@@ -174,7 +169,7 @@ def audits_list(ctx: "Context") -> dict:
 def audit_position(ctx: "Context", uid: str) -> int:
     pos = ctx.fleet.audits.position(uid)
     if pos is None or (ctx.scope is not None and ctx.fleet.audits.project[pos] != ctx.fleet.project_index[ctx.scope]):
-        raise app_errors().ResourceNotFound(f"Audit '{uid}' not found")
+        raise ResourceNotFound(f"Audit '{uid}' not found")
     return pos
 
 
