@@ -171,6 +171,9 @@ class EdgeApp:
         return self.need_cluster(host) or ok(extras.certificates(self.sim.fleet, host))
 
     def cluster_events(self, request: Request, host: EdgeHost) -> Response:
+        """`GET /v1/edge-mgmt/cluster/events`; query `namespace` (every simulated event is in kube-system)."""
+        if request.args.get("namespace", "kube-system") not in ("", "kube-system"):
+            return ok({"items": []})
         return ok(extras.events(self.sim.fleet, host))
 
     def lifecycle(self, request: Request, host: EdgeHost) -> Response:

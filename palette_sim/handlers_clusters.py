@@ -57,6 +57,11 @@ def clusters_metadata(ctx: "Context") -> dict:
     """`GET`/`POST /v1/dashboard/spectroclusters/metadata` -> `{items: [v1ObjectMeta]}` (unpaginated)."""
     with ctx.fleet.lock:
         items = [c for c in ctx.fleet.visible_clusters(ctx.scope, ctx.app.tenant_sees_all) if c.state != "Deleted"]
+    quick = ctx.request.args.get("quickFilter")
+    if quick not in (None, "", "hostclusters", "strictHostclusters", "hypershiftClusters"):
+        raise BadRequest("quickFilter must be hostclusters, strictHostclusters or hypershiftClusters")
+    if quick:
+        items = []  # the simulated fleet has no host clusters and no HyperShift clusters
     if ctx.request.method == "POST":
         body = ctx.body()
         spec = as_dict(body.get("filter"), "filter")
