@@ -134,7 +134,7 @@ def make_project(rng: FleetRandom, fleet: Fleet, i: int) -> Project:
 def make_family(rng: FleetRandom, fleet: Fleet, i: int) -> ProfileFamily:
     """One profile name with 2-5 versions; infra versions move the k8s pack forward."""
     # The first quarter (at least one) are tenant-scope, so every project sees an infra profile.
-    project = None if i % 4 == 0 else fleet.projects[i % len(fleet.projects)]
+    project = None if i % 4 == 0 else rng.choice(fleet.projects)
     kind = "add-on" if i % 3 == 2 else ("cluster" if i % 5 == 4 else "infra")
     if kind == "add-on":
         stem, addon_packs = catalog.ADDONS[(i // 3) % len(catalog.ADDONS)]
