@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from palette_sim import Fleet, SimApp
-from palette_sim.ratelimit import family_of
+from palette_sim.ratelimit import RateLimiter, family_of
 from palette_sim.tests.conftest import API_KEY, CONTROL_KEY, collect, make_client
 
 
@@ -132,3 +132,15 @@ def test_it_reports_the_fleet(client: httpx.Client, fleet: Fleet) -> None:
     info = control(client, "GET", "/__sim/fleet")
     assert info["counts"]["clusters"] == len(fleet.clusters)
     assert [p["uid"] for p in info["projects"]] == [p.uid for p in fleet.projects]
+
+
+def test_it_refills_buckets_at_the_published_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter(scale=1.0, clock=lambda: now[0])
+    dashboard, profiles = family_of("/v1/dashboard/projects"), family_of("/v1/clusterprofiles/x")
+    assert sum(limiter.allow("127.0.0.1", dashboard) for _ in range(60)) == 50  # 10 rps x burst 5
+    assert sum(limiter.allow("127.0.0.1", profiles) for _ in range(300)) == 250  # 50 rps x burst 5
+    now[0] += 0.5
+    assert sum(limiter.allow("127.0.0.1", dashboard) for _ in range(10)) == 5  # 0.5 s at 10/s
+    now[0] += 100
+    assert sum(limiter.allow("127.0.0.1", dashboard) for _ in range(60)) == 50  # never above capacity
