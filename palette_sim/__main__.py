@@ -159,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--edge-http", action="store_true", help="plain HTTP instead of HTTPS")
     g.add_argument(
+        "--edge-self-signed",
+        action="store_true",
+        help="give every host a self-signed certificate instead of one signed by the simulator's CA",
+    )
+    g.add_argument(
         "--edge-bind",
         choices=("auto", "device", "per-address"),
         default="auto",

@@ -136,6 +136,7 @@ def make_edge_server(
     port: int = 5080,
     mode: str = "auto",
     tls: bool = True,
+    self_signed: bool = False,
     user: str = "kairos",
     password: str | None = None,
     quiet: bool = True,
@@ -144,7 +145,7 @@ def make_edge_server(
     """Build (not start) the edge server; returns it and a line saying how it listens."""
     if mode == "auto":
         mode = "device" if can_bind_device() else "per-address"
-    issuer = TlsIssuer() if tls else None
+    issuer = TlsIssuer(self_signed=self_signed) if tls else None
     app = EdgeApp(sim, user=user, password=password, slow_seconds=slow_seconds)
     with sim.fleet.lock:
         addresses = sorted(sim.fleet.hosts_by_ip, key=lambda a: ipaddress.ip_address(a))
@@ -180,11 +181,14 @@ def start_edge(sim: "SimApp", args: argparse.Namespace) -> SimpleNamespace | Non
             password=args.edge_password,
             quiet=args.quiet,
             slow_seconds=args.edge_slow_seconds,
+            self_signed=args.edge_self_signed,
         )
     except (OSError, SystemExit) as exc:  # Werkzeug exits on a port in use; the Palette API still runs
         print(f"palette_sim edge: not started on port {args.edge_port} ({exc}); use --edge-port", flush=True)
         return None
-    if args.edge_ca_out and server.tls:
+    if server.tls and server.tls.self_signed:
+        message += "; every host's certificate is self-signed"
+    elif args.edge_ca_out and server.tls:
         server.tls.write_ca(args.edge_ca_out)
         message += f"; CA certificate in {args.edge_ca_out}"
     elif server.tls:

@@ -3,7 +3,8 @@
 A client connecting to https://127.x.y.z:5080 gets a certificate whose SAN is exactly that IP,
 signed by a CA the simulator generates at start (written out with --edge-ca-out). A client that
 trusts that CA verifies for real; one that trusts only the system store fails, as it would
-against real self-signed edge hosts.
+against real self-signed edge hosts. With `self_signed` every host's certificate signs itself,
+as on a factory-fresh edge host: only pinning (or not verifying) gets through.
 """
 
 import datetime
@@ -21,7 +22,8 @@ from cryptography.x509.oid import NameOID
 
 
 class TlsIssuer:
-    def __init__(self, cache_size: int = 1024) -> None:
+    def __init__(self, cache_size: int = 1024, self_signed: bool = False) -> None:
+        self.self_signed = self_signed  # each host's certificate signs itself (no CA to trust)
         self.dir = tempfile.mkdtemp(prefix="palette-sim-tls-")
         now = datetime.datetime.now(datetime.UTC)
         self.not_before = now - datetime.timedelta(days=1)
@@ -57,17 +59,18 @@ class TlsIssuer:
         self._lock = threading.Lock()
 
     def leaf_pem(self, address: str) -> bytes:
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)])
         cert = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)]))
-            .issuer_name(self.ca_cert.subject)
+            .subject_name(subject)
+            .issuer_name(subject if self.self_signed else self.ca_cert.subject)
             .public_key(self.leaf_key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(self.not_before)
             .not_valid_after(self.not_after)
             .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address))]), critical=False)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(self.ca_key, hashes.SHA256())
+            .sign(self.leaf_key if self.self_signed else self.ca_key, hashes.SHA256())
         )
         return cert.public_bytes(serialization.Encoding.PEM)
 
@@ -80,7 +83,7 @@ class TlsIssuer:
                 return ctx
         path = os.path.join(self.dir, f"{address}.pem")
         with open(path, "wb") as fh:
-            fh.write(self.leaf_pem(address) + self.ca_pem)
+            fh.write(self.leaf_pem(address) + (b"" if self.self_signed else self.ca_pem))
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(path, self.key_path)

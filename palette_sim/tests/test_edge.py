@@ -141,3 +141,25 @@ def test_it_serves_plain_http_and_in_process(small_fleet: Fleet) -> None:
     for server in serve(sim, "per-address", tls=False):
         r = httpx.get(f"http://{host.ip}:{server.server_address[1]}/v1/ping", timeout=2)
         assert r.status_code == 401
+
+
+def test_it_can_give_each_host_a_self_signed_certificate(small_fleet: Fleet) -> None:
+    sim = SimApp(small_fleet, API_KEY)
+    host = reachable(small_fleet)[0]
+    server, _message = make_edge_server(sim, port=0, mode="per-address", tls=True, self_signed=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        with (
+            pytest.raises(httpx.ConnectError),
+            httpx.Client(verify=ssl.create_default_context(cafile=server.tls.ca_path)) as c,
+        ):
+            c.get(f"https://{host.ip}:{port}/v1/ping")
+        pem = ssl.get_server_certificate((host.ip, port))
+        pinned = ssl.create_default_context(cadata=pem)
+        with httpx.Client(verify=pinned, timeout=5) as c:
+            assert c.get(f"https://{host.ip}:{port}/v1/ping").status_code == 401
+    finally:
+        server.server_close()
+        thread.join(timeout=2)
