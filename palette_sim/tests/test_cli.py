@@ -81,3 +81,13 @@ def test_it_answers_an_edge_host_at_its_address(cli: dict) -> None:
         token = login.json()["Token"]["Authorization"]
         info = edge.get("/v1/edge-mgmt/edgehosts/current", headers={"Authorization": token}).json()
     assert info["metadata"]["name"] == host["metadata"]["name"]
+
+
+def test_it_imports_nothing_of_django_or_our_apps() -> None:
+    code = (
+        "import sys, palette_sim, palette_sim.__main__, palette_sim.edge_server, palette_sim.churn;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'dashboard', 'palette_sync', 'config')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
