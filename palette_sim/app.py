@@ -20,6 +20,7 @@ from palette_sim.churn import Churn
 from palette_sim.errors import BadRequest, ResourceNotFound, Unauthorized, error, ok
 from palette_sim.faults import FaultConfig, Faults
 from palette_sim.fleet import Fleet
+from palette_sim.omitempty import PALETTE_KEEP, prune
 from palette_sim.ratelimit import RateLimiter, family_of
 from palette_sim.stats import Stats
 from palette_sim.tokens import TokenIssuer
@@ -157,7 +158,7 @@ class SimApp:
             return error(400, "InvalidContinueToken", str(exc))
         except BadRequest as exc:
             return error(400, "BadRequest", str(exc))
-        return result if isinstance(result, Response) else ok(result)
+        return result if isinstance(result, Response) else ok(prune(result, PALETTE_KEEP))
 
     def authenticate(self, request: Request) -> None:
         """`ApiKey` header, or a raw session token in `Authorization` (no `Bearer ` prefix; REFERENCE.md 2)."""

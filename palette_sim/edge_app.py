@@ -16,10 +16,12 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from palette_sim import errors
 from palette_sim import shapes_edge_extras as extras
 from palette_sim import shapes_edge_local as shapes
-from palette_sim.errors import error, ok
+from palette_sim.errors import error
 from palette_sim.fleet import parse_time
+from palette_sim.omitempty import EDGE_KEEP, prune
 from palette_sim.records import EdgeHost
 from palette_sim.tokens import TokenIssuer
 
@@ -28,6 +30,11 @@ if TYPE_CHECKING:
 
 SHORT, EXTENDED = 2 * 3600.0, 24 * 3600.0
 SLOW_SECONDS = 2.0  # added to every answer of a host whose seed made it slow
+
+
+def ok(body: object) -> Response:
+    """A 200 JSON answer, pruned the way the host's Go server would (palette_sim.omitempty)."""
+    return errors.ok(prune(body, EDGE_KEEP))
 
 
 class EdgeApp:
