@@ -13,6 +13,7 @@ from django.db import transaction
 from dashboard.models import Project, SyncRun, TimelineEntry
 from palette_sync import mappers
 from palette_sync.errors import PaletteError
+from palette_sync.sync.fetch import read_ahead
 from palette_sync.sync.runs import Recorder
 
 BATCH = 500
@@ -53,7 +54,8 @@ def consume(
     batch: dict[str, dict] = {}
     complete = False
     try:
-        for item in items:
+        # Pages are fetched in another thread while this one maps and writes (sync/fetch.py).
+        for item in read_ahead(items):
             recorder.count(items=1)
             values = map_item(recorder, source, item)
             if values is not None and accept(values):

@@ -2,7 +2,9 @@
 
 The next listing asks from the newest stored entry minus an overlap, so entries that Palette
 records late are not missed; the unique (account, kind, source_id) drops what is already there.
-An incomplete listing writes nothing: the next run asks for the same window again.
+What a listing stores never lies beyond a gap: events (read newest first) are stored all or
+nothing, audits (read in time slices) a slice at a time, oldest first. So after an incomplete
+listing the next run asks again for everything that was not stored.
 """
 
 from collections.abc import Callable, Iterable
@@ -13,8 +15,9 @@ from django.db import transaction
 
 from dashboard.models import PaletteAccount, Project, SyncRun, TimelineEntry
 from palette_sync import mappers
-from palette_sync.client import Listing, PaletteClient
+from palette_sync.client import PaletteClient
 from palette_sync.errors import PaletteError
+from palette_sync.sync.fetch import read_ahead, windowed
 from palette_sync.sync.listing import BATCH, project_ids
 from palette_sync.sync.runs import Recorder
 
@@ -36,13 +39,14 @@ def sync_audits(account: PaletteAccount, client: PaletteClient) -> SyncRun:
     recorder = Recorder(account, "audits", None, client)
     start = window_start(account, TimelineEntry.Kind.AUDIT, None, recorder.now)
     # endTime pins the window: entries arriving while we page do not shift the pages under us.
-    items = get_listing(client, "/v1/audits", {"startTime": rfc3339(start), "endTime": rfc3339(recorder.now)})
+    # A long window (a backfill) is listed as concurrent time slices, stored oldest first.
+    pieces = windowed(client, "/v1/audits", start, recorder.now, stamp=rfc3339)
     projects = project_ids(recorder)
 
     def project_for(values: dict) -> int | None:
         return projects.get(values.pop("project_uid", ""))
 
-    return record(recorder, TimelineEntry.Kind.AUDIT, items, mappers.audit_entry, project_for)
+    return record(recorder, TimelineEntry.Kind.AUDIT, pieces, mappers.audit_entry, project_for)
 
 
 def sync_events(account: PaletteAccount, client: PaletteClient, project: Project) -> SyncRun:
@@ -54,25 +58,11 @@ def sync_events(account: PaletteAccount, client: PaletteClient, project: Project
     recorder = Recorder(account, "events", project, client)
     start = window_start(account, TimelineEntry.Kind.EVENT, project, recorder.now)
     order = {"orderBy": "metadata.creationTimestamp=-1"}
-    items = get_listing(client, "/v1/events/components", order, project_uid=project.uid)
-    return record(
-        recorder, TimelineEntry.Kind.EVENT, newer_than(items, start), mappers.event_entry, lambda v: project.pk
-    )
-
-
-class QueryPages:
-    """A client whose pages carry extra query parameters (`paginate` sends only limit and continue)."""
-
-    def __init__(self, client: PaletteClient, query: dict) -> None:
-        self.client, self.query = client, query
-
-    def page(self, method: str, path: str, *, body: dict | None, params: dict, project_uid: str | None) -> dict:
-        return self.client.page(method, path, body=body, params={**self.query, **params}, project_uid=project_uid)
-
-
-def get_listing(client: PaletteClient, path: str, query: dict, project_uid: str | None = None) -> Listing:
-    """A paged GET listing with query parameters, following `continue` tokens (REFERENCE.md 4)."""
-    return Listing(QueryPages(client, query), path, method="GET", body=None, project_uid=project_uid, strict=True)
+    items = client.paginate("/v1/events/components", method="GET", params=order, project_uid=project.uid)
+    # The window's end is found in the reading thread, so no page past it is fetched.
+    # Read newest first, the window is one piece: all of it is stored, or none of it.
+    new = read_ahead(newer_than(items, start))
+    return record(recorder, TimelineEntry.Kind.EVENT, [new], mappers.event_entry, lambda v: project.pk)
 
 
 def newer_than(items: Iterable[dict], start: datetime) -> Iterable[dict]:
@@ -96,22 +86,27 @@ def newer_than(items: Iterable[dict], start: datetime) -> Iterable[dict]:
 def record(
     recorder: Recorder,
     kind: str,
-    items: Iterable[dict],
+    pieces: Iterable[Iterable[dict]],
     mapper: Callable[[dict], dict],
     project_for: Callable[[dict], int | None],
 ) -> SyncRun:
-    """Map every item; if the listing completed, insert the entries not stored yet."""
-    entries: dict[str, TimelineEntry] = {}
+    """Map every item and insert the entries not stored yet, one complete piece of the window at a time.
+
+    A piece is stored only once all of it arrived; a listing that breaks off leaves the rest of
+    the window unstored, so the watermark never passes an entry that was not read.
+    """
     try:
-        for item in items:
-            recorder.count(items=1)
-            entry = to_entry(recorder, kind, item, mapper, project_for)
-            if entry is not None:
-                entries[entry.source_id] = entry
+        for piece in pieces:
+            entries: dict[str, TimelineEntry] = {}
+            for item in piece:
+                recorder.count(items=1)
+                entry = to_entry(recorder, kind, item, mapper, project_for)
+                if entry is not None:
+                    entries[entry.source_id] = entry
+            insert(recorder, kind, list(entries.values()))
     except PaletteError as exc:
         recorder.error(str(exc))
         return recorder.finish(SyncRun.Status.PARTIAL if recorder.run.items else SyncRun.Status.FAILED)
-    insert(recorder, kind, list(entries.values()))
     return recorder.finish(SyncRun.Status.OK)
 
 

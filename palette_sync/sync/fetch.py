@@ -1,0 +1,154 @@
+"""Keep listings in flight: read pages ahead of the writer, and cut long windows into concurrent chains.
+
+A `continue` chain is sequential, and at Palette's 100-200 ms per page one chain alone cannot spend
+its family's budget (DESIGN.md "The Palette API facts"). So a listing is read in its own thread
+while the caller maps and writes what already arrived, and a long time window is listed as several
+slices at once; the shared throttle, not a chain's latency, then sets the pace.
+"""
+
+import math
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from palette_sync.client import PAGE_LIMIT, PaletteClient
+from palette_sync.errors import PaletteError
+
+BUFFER = 1000  # items read ahead of the caller, at most (20 pages)
+PAGES_PER_SLICE = 20  # a long window is cut into slices of about this many pages
+IN_FLIGHT = 4  # slices of one window listed at once
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def read_ahead(*sources: Iterable[dict], buffer: int = BUFFER) -> Iterator[dict]:
+    """Every item of `sources`, each read in its own thread while the caller works on earlier items.
+
+    Items of one source keep their order. The first error of any source is raised here after the
+    items that arrived before it, and the other sources stop. Leaving the loop early stops them too:
+    a source is only asked for its next item while there is room in the buffer, so a lazy listing
+    fetches no page beyond what its own iteration asks for.
+    """
+    items: queue.Queue = queue.Queue(maxsize=buffer)
+    stop = threading.Event()
+
+    def put(thing: object) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(thing, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce(source: Iterable[dict]) -> None:
+        try:
+            for item in source:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            put(_Failed(exc))
+            return
+        put(_END)
+
+    threads = [threading.Thread(target=produce, args=(s,), name="palette-read-ahead", daemon=True) for s in sources]
+    for thread in threads:
+        thread.start()
+    try:
+        running = len(threads)
+        while running:
+            item = items.get()
+            if item is _END:
+                running -= 1
+            elif isinstance(item, _Failed):
+                raise item.exc
+            else:
+                yield item
+    finally:
+        stop.set()
+
+
+def replay(items: list[dict], error: PaletteError | None) -> Iterator[dict]:
+    """The items of a slice as they arrived, then the error that ended it early, if one did."""
+    yield from items
+    if error is not None:
+        raise error
+
+
+def time_slices(start: datetime, end: datetime, n: int, ramp: int = 1) -> list[tuple[datetime, datetime]]:
+    """[start, end] cut into `n` adjoining windows, oldest first (each boundary instant is in two).
+
+    The first `ramp - 1` windows are shorter, 1/ramp, 2/ramp ... of the others: listed `ramp` at
+    a time at an equal share of the budget each, the windows then end one after another, not in
+    groups, so the caller can store each while the later ones are still being read.
+    """
+    weights = [min(1.0, (i + 1) / ramp) for i in range(n)]
+    step = (end - start) / sum(weights)
+    bounds = [start]
+    for weight in weights[:-1]:
+        bounds.append(bounds[-1] + step * weight)
+    bounds.append(end)
+    return list(zip(bounds, bounds[1:], strict=False))
+
+
+def windowed(
+    client: PaletteClient,
+    path: str,
+    start: datetime,
+    end: datetime,
+    *,
+    stamp: Callable[[datetime], str],
+    params: dict | None = None,
+) -> Iterator[Iterable[dict]]:
+    """The items of a GET listing with a `startTime`/`endTime` window (`/v1/audits`, REFERENCE.md 11),
+    in complete pieces, oldest first: each piece holds every item between the window's start and
+    its own end, so storing the pieces in order never leaves a gap behind the newest stored item.
+
+    The first page of the whole window is read alone: when it is the only page, it is the only
+    piece. Else its `listmeta.count` says how many pages the window holds; the window is cut into
+    time slices of about PAGES_PER_SLICE pages, listed IN_FLIGHT at a time, one `continue` chain
+    each (that first page is read again within its slice). A piece whose slice broke off yields
+    what arrived, then raises the error. `stamp(moment)` renders a date-time for the API.
+    """
+    params = params or {}
+    first = client.page(
+        "GET",
+        path,
+        body=None,
+        params={**params, "startTime": stamp(start), "endTime": stamp(end), "limit": PAGE_LIMIT},
+        project_uid=None,
+    )
+    if not first["continue"]:
+        yield first["items"]
+        return
+    pages = math.ceil(first["count"] / PAGE_LIMIT) if first["count"] is not None else IN_FLIGHT * PAGES_PER_SLICE
+    slices = time_slices(start, end, max(2, math.ceil(pages / PAGES_PER_SLICE)), ramp=IN_FLIGHT)
+    stop = threading.Event()
+
+    def read(lo: datetime, hi: datetime) -> tuple[list[dict], PaletteError | None]:
+        listing = client.paginate(path, method="GET", params={**params, "startTime": stamp(lo), "endTime": stamp(hi)})
+        items: list[dict] = []
+        try:
+            for item in listing:
+                if stop.is_set():
+                    break
+                items.append(item)
+        except PaletteError as exc:
+            return items, exc
+        return items, None
+
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="palette-slice") as pool:
+        futures = [pool.submit(read, lo, hi) for lo, hi in slices]
+        try:
+            for future in futures:
+                yield replay(*future.result())
+        finally:
+            stop.set()
+            pool.shutdown(cancel_futures=True)
