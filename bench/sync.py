@@ -25,6 +25,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,6 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--change", type=float, default=0.01, help="fraction of clusters + edge hosts changed (0.01)")
     p.add_argument("--timeout", type=float, default=240, help="seconds a phase may take before the bench gives up")
     p.add_argument("--keep", action="store_true", help="keep the bench account's rows in the database")
+    p.add_argument("--log-dir", type=Path, help="copy the simulator's and workers' logs here at the end")
     return p.parse_args(argv)
 
 
@@ -305,11 +307,12 @@ def run_phase(account_id: int, queue: str, redis_url: str, sim: SimControl, time
 
 
 def slowest(runs: object, started: datetime) -> dict:
-    """Per resource: when its last run ended (seconds after the phase began) and its longest run."""
+    """Per resource: when its last run began and ended (seconds into the phase), and its longest run."""
     out: dict[str, dict] = {}
     for resource, begun, ended in runs.values_list("resource", "started_at", "finished_at"):
-        row = out.setdefault(resource, {"runs": 0, "ended": 0.0, "longest": 0.0})
+        row = out.setdefault(resource, {"runs": 0, "began": 0.0, "ended": 0.0, "longest": 0.0})
         row["runs"] += 1
+        row["began"] = round(max(row["began"], (begun - started).total_seconds()), 2)
         row["ended"] = round(max(row["ended"], (ended - started).total_seconds()), 2)
         row["longest"] = round(max(row["longest"], (ended - begun).total_seconds()), 2)
     return out
@@ -333,6 +336,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sync-")))
+        if args.log_dir:
+            stack.callback(copy_logs, tmp, args.log_dir)
         database_url = os.getenv("DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
         if database_url.startswith(("postgres://", "postgresql://")):
             ensure_postgres_database(database_url)
@@ -405,6 +410,12 @@ def main(argv: list[str] | None = None) -> dict:
                 ),
             },
         }
+
+
+def copy_logs(tmp: Path, to: Path) -> None:
+    to.mkdir(parents=True, exist_ok=True)
+    for log in tmp.glob("*.log"):
+        shutil.copy(log, to / log.name)
 
 
 def bench_account(sim_url: str) -> object:
