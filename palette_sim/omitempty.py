@@ -37,19 +37,25 @@ EDGE_KEEP = frozenset(
 )  # fmt: skip
 
 
-def is_empty(value: object) -> bool:
-    return value is None or value is False or value == "" or value == 0 or value == [] or value == {}
+class Pruned(dict):
+    """A dict already pruned and never mutated (shared renderings): `prune` passes it through as is."""
 
 
 def prune(value: object, keep: frozenset[str]) -> object:
-    """A copy of `value` without the properties Go's omitempty would leave out."""
-    if isinstance(value, dict):
+    """A copy of `value` without the properties Go's omitempty would leave out.
+
+    Falsy means empty here: "", 0, 0.0, False, None, [] and {}. Hot path: one call per page.
+    """
+    kind = type(value)
+    if kind is dict:
         out = {}
         for key, item in value.items():
-            item = prune(item, keep)
-            if key in keep or not is_empty(item):
+            kind = type(item)
+            if kind is dict or kind is list:
+                item = prune(item, keep)
+            if item or key in keep:
                 out[key] = item
         return out
-    if isinstance(value, list):
-        return [prune(item, keep) for item in value]
+    if kind is list:
+        return [prune(item, keep) if type(item) in (dict, list) else item for item in value]
     return value

@@ -3,6 +3,7 @@
 from palette_sim.fleet import Fleet, iso
 from palette_sim.records import Cluster
 from palette_sim.shapes_common import (
+    frozen,
     geo_location,
     location,
     object_meta,
@@ -12,6 +13,14 @@ from palette_sim.shapes_common import (
     template_full,
     template_meta,
 )
+
+# Pieces every cluster shares, pruned once (see palette_sim.omitempty).
+NO_COST = frozen({"total": 0, "cloud": {"compute": 0, "storage": 0, "total": 0}})
+CLUSTER_CONFIG = frozen({"timezone": "UTC"})
+NOT_IMPORTED = frozen({"state": "", "isBrownfield": False, "importLink": ""})
+NO_FIPS = frozen({"mode": "none"})
+NO_NOTIFICATIONS = frozen({"isAvailable": False, "isTemplateVariableResolutionPending": False})
+REPAVE_APPROVED = frozen({"state": "Approved"})
 
 
 def meta(fleet: Fleet, c: Cluster) -> dict:
@@ -103,7 +112,7 @@ def metrics(c: Cluster) -> dict:
 
 def cost(c: Cluster) -> dict:
     if c.cloud in ("edge-native", "vsphere", "maas"):
-        return {"total": 0, "cloud": {"compute": 0, "storage": 0, "total": 0}}
+        return NO_COST
     compute = round(c.cpu_millicores / 1000 * 0.031 * 730, 2)
     storage = round((c.cp_size + c.worker_size) * 8.0, 2)
     return {
@@ -130,7 +139,7 @@ def summary(fleet: Fleet, c: Cluster) -> dict:
             "archTypes": [c.arch],
             "cloudAccountMeta": {"uid": c.account_uid, "name": f"{c.cloud}-account" if c.account_uid else ""},
             "cloudConfig": {"uid": c.config_uid, "cloudType": c.cloud, "machinePools": machine_pools(c)},
-            "clusterConfig": {"timezone": "UTC"},
+            "clusterConfig": CLUSTER_CONFIG,
             "clusterProfileTemplate": template_meta(c.infra),
             # As in the reference example: packs only on the infra template, empty in the list.
             "clusterProfileTemplates": [template_meta(v, with_packs=False) for v in (c.infra, *c.addons)],
@@ -139,14 +148,14 @@ def summary(fleet: Fleet, c: Cluster) -> dict:
         "status": {
             "state": c.state,
             "health": health(c),
-            "clusterImport": {"state": "", "isBrownfield": False, "importLink": ""},
+            "clusterImport": NOT_IMPORTED,
             "cost": cost(c),
             "hourlyRate": hourly(c),
-            "fips": {"mode": "none"},
+            "fips": NO_FIPS,
             "location": location(c.place),
             "metrics": metrics(c),
-            "notifications": {"isAvailable": False, "isTemplateVariableResolutionPending": False},
-            "repave": {"state": "Approved"},
+            "notifications": NO_NOTIFICATIONS,
+            "repave": REPAVE_APPROVED,
         },
     }
 
@@ -170,7 +179,7 @@ def meta_summary(fleet: Fleet, c: Cluster) -> dict:
             "state": c.state,
             "health": {"state": c.health, "isHeartBeatFailed": c.health != "Healthy" and c.state == "Running"},
             "cost": {"total": cost(c)["total"]},
-            "fips": {"mode": "none"},
+            "fips": NO_FIPS,
             "updates": {"isUpdatesPending": c.infra is not c.infra.family.latest},
         },
     }
@@ -249,12 +258,12 @@ def full(fleet: Fleet, c: Cluster) -> dict:
             "state": c.state,
             "conditions": conditions(c),
             "apiEndpoints": api_endpoints(c),
-            "clusterImport": {"state": "", "isBrownfield": False, "importLink": ""},
+            "clusterImport": NOT_IMPORTED,
             "location": geo_location(c.place),
-            "fips": {"mode": "none"},
+            "fips": NO_FIPS,
             "packs": pack_status(c),
             "upgrades": [{"reason": ["profile update"], "timestamp": iso(c.infra.created)}],
-            "repave": {"state": "Approved"},
+            "repave": REPAVE_APPROVED,
             "spcApply": {"canBeApplied": True, "actionType": "DownloadAndInstall"},
             "profileStatus": {"hasUserMacros": False},
         },
@@ -290,9 +299,9 @@ def uid_summary(fleet: Fleet, c: Cluster) -> dict:
             "packs": pack_status(c),
             "services": [],
             "addOnServices": [],
-            "clusterImport": {"state": "", "isBrownfield": False, "importLink": ""},
-            "fips": {"mode": "none"},
-            "notifications": {"isAvailable": False, "isTemplateVariableResolutionPending": False},
+            "clusterImport": NOT_IMPORTED,
+            "fips": NO_FIPS,
+            "notifications": NO_NOTIFICATIONS,
             "spcApply": {"canBeApplied": True, "actionType": "DownloadAndInstall"},
             "upgrades": [{"reason": ["profile update"], "timestamp": iso(c.infra.created)}],
             "workspaces": [],
