@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
 from palette_sync.throttle import redis_for
 
@@ -38,3 +38,5 @@ def sync_lock(account_id: int, resource: str, project_id: int | None = None) -> 
             lock.release()
         except LockError:  # it lapsed (the run outlived the timeout) and may be someone else's now
             log.warning("sync lock %s had expired before the run ended", lock.name)
+        except RedisError as exc:  # Redis went away during the run: the lock lapses by itself
+            log.warning("sync lock %s not released (%s); it lapses after its timeout", lock.name, exc)

@@ -1,7 +1,9 @@
 """The SyncRun of one pass over one (account, resource[, project]): counts, spending and errors."""
 
 import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from dashboard.models import PaletteAccount, Project, SyncRun
@@ -22,6 +24,7 @@ class Recorder:
         ).exists()
         self.run = SyncRun.objects.create(account=account, resource=resource, project=project)
         self.now = self.run.started_at
+        close_abandoned(account, resource, project, self.now)
         self.before = client.stats.snapshot()
         self.errors: list[str] = []
         self.dropped_errors = 0
@@ -53,6 +56,26 @@ class Recorder:
         run.save()
         log.info("sync %s: %s, %d items, %s", self, status, run.items, spent.requests)
         return run
+
+
+def close_abandoned(account: PaletteAccount, resource: str, project: Project | None, now: datetime) -> int:
+    """Close the scope's runs still open after the lock timeout: their worker died (SIGKILL, lost host).
+
+    A live run holds the scope's lock, which lapses after PALETTE_SYNC_LOCK_TIMEOUT; a run still
+    open past that can no longer be trusted to finish, so the next run of the scope says so.
+    """
+    cutoff = now - timedelta(seconds=settings.PALETTE_SYNC_LOCK_TIMEOUT)
+    abandoned = SyncRun.objects.filter(
+        account=account, resource=resource, project=project, finished_at__isnull=True, started_at__lt=cutoff
+    )
+    closed = abandoned.update(
+        status=SyncRun.Status.FAILED,
+        finished_at=now,
+        errors=["abandoned: its worker stopped before the run ended (the scope's lock lapsed)"],
+    )
+    if closed:
+        log.warning("sync %s %s: closed %d abandoned run(s)", account, resource, closed)
+    return closed
 
 
 def closed_run(account: PaletteAccount, resource: str, project: Project | None, status: str, reason: str) -> SyncRun:
