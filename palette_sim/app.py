@@ -77,6 +77,7 @@ class SimApp:
         self.stats = Stats()
         self.churn = Churn(fleet, churn, self.clock)
         self.edge_info = edge_info or {}
+        self.edge_apps: list = []  # EdgeApps serving this fleet (palette_sim.edge_server)
         self.url_map = routes.url_map()
         self._cache: OrderedDict[tuple, list] = OrderedDict()
         self._cache_lock = threading.Lock()

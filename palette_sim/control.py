@@ -63,7 +63,9 @@ def faults(app: "SimApp", request: Request, body: dict) -> dict:
 
 def revoke(app: "SimApp", request: Request, body: dict) -> dict:
     app.tokens.revoke_all()
-    return {"revoked": True, "tokenGeneration": app.tokens.generation}
+    for edge in app.edge_apps:
+        edge.revoke_all()
+    return {"revoked": True, "tokenGeneration": app.tokens.generation, "edgeServers": len(app.edge_apps)}
 
 
 def clock(app: "SimApp", request: Request, body: dict) -> dict:

@@ -49,6 +49,7 @@ class EdgeApp:
         self.slow_seconds = slow_seconds
         self.access = TokenIssuer(SHORT)
         self.refresh = TokenIssuer(EXTENDED)
+        self.ended: set[str] = set()  # sessions logged out
         rules = [Rule(path, methods=["GET"], endpoint=name) for path, name in READS.items()]
         rules += [Rule(path, methods=["POST"], endpoint=name) for path, name in WRITES.items()]
         self.url_map = Map(rules, strict_slashes=False)
@@ -85,14 +86,21 @@ class EdgeApp:
     def now(self) -> float:
         return self.sim.clock.now()
 
-    def authorized(self, request: Request, host: EdgeHost) -> bool:
+    def claims(self, request: Request, host: EdgeHost) -> dict | None:
+        """The access token's claims when it is valid, for this host, and its session not logged out."""
         token = request.headers.get("Authorization", "")
         claims = self.access.verify(token, self.now()) if token else None
-        return claims is not None and claims.get("sub") == host.host_id
+        if claims is None or claims.get("sub") != host.host_id or claims.get("sid") in self.ended:
+            return None
+        return claims
+
+    def authorized(self, request: Request, host: EdgeHost) -> bool:
+        return self.claims(request, host) is not None
 
     # --- auth ---------------------------------------------------------------------------------
 
     def tokens_for(self, host: EdgeHost, extended: bool, session: str | None = None) -> dict:
+        session = session or secrets.token_hex(8)  # one session id for the access and refresh tokens
         access = self.access.issue(host.host_id, self.now(), session, ttl=EXTENDED if extended else SHORT)
         refresh = self.refresh.issue(host.host_id, self.now(), session)
         return {"Authorization": access, "RefreshToken": refresh}
@@ -127,14 +135,22 @@ class EdgeApp:
             "RefreshToken", ""
         )
         claims = self.refresh.verify(token, self.now()) if token else None
-        if claims is None or claims.get("sub") != host.host_id:
+        if claims is None or claims.get("sub") != host.host_id or claims.get("sid") in self.ended:
             return error(401, "Unauthorized", "invalid refresh token")
         extended = request.args.get("extendedSession", "false").lower() == "true"
         tokens = self.tokens_for(host, extended, claims["sid"])
         return self.with_cookies(request, tokens, tokens)
 
     def logout(self, request: Request, host: EdgeHost) -> Response:
+        """`POST /v1/users/default/logout`: the session's access and refresh tokens stop working."""
+        claims = self.claims(request, host)
+        if claims is not None:
+            self.ended.add(claims["sid"])
         return ok({})
+
+    def revoke_all(self) -> None:
+        self.access.revoke_all()
+        self.refresh.revoke_all()
 
     # --- reads --------------------------------------------------------------------------------
 

@@ -147,6 +147,7 @@ def make_edge_server(
         mode = "device" if can_bind_device() else "per-address"
     issuer = TlsIssuer(self_signed=self_signed) if tls else None
     app = EdgeApp(sim, user=user, password=password, slow_seconds=slow_seconds)
+    sim.edge_apps.append(app)  # so /__sim/tokens/revoke reaches edge sessions too
     with sim.fleet.lock:
         addresses = sorted(sim.fleet.hosts_by_ip, key=lambda a: ipaddress.ip_address(a))
     server = EdgeServer(app, port, mode, issuer, quiet)

@@ -163,3 +163,22 @@ def test_it_can_give_each_host_a_self_signed_certificate(small_fleet: Fleet) -> 
     finally:
         server.server_close()
         thread.join(timeout=2)
+
+
+def test_it_ends_a_session_on_logout_and_on_revocation(small_fleet: Fleet) -> None:
+    sim = SimApp(small_fleet, API_KEY, control_key="ck")
+    edge = EdgeApp(sim)
+    sim.edge_apps.append(edge)
+    host = reachable(small_fleet)[0]
+    with httpx.Client(transport=httpx.WSGITransport(app=edge), base_url=f"http://{host.ip}:5080") as c:
+        tokens = login(c)["Token"]
+        auth = {"Authorization": tokens["Authorization"]}
+        assert c.get("/v1/ping", headers=auth).status_code == 200
+        c.post("/v1/users/default/logout", headers=auth)
+        assert c.get("/v1/ping", headers=auth).status_code == 401
+        renewal = c.post("/v1/users/default/token/renewal", json={"refreshToken": tokens["RefreshToken"]})
+        assert renewal.status_code == 401
+        auth = {"Authorization": login(c)["Token"]["Authorization"]}
+        with httpx.Client(transport=httpx.WSGITransport(app=sim), base_url="http://sim") as palette:
+            palette.post("/__sim/tokens/revoke", headers={"X-Sim-Control-Key": "ck"})
+        assert c.get("/v1/ping", headers=auth).status_code == 401
