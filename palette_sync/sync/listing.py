@@ -91,9 +91,14 @@ def map_item(recorder: Recorder, source: Source, item: dict) -> dict | None:
 
 
 def write_batch(recorder: Recorder, source: Source, batch: list[dict], enrich: Enricher | None) -> None:
-    """Upsert one batch and write the transitions it reveals, in one transaction."""
+    """Upsert one batch and write the transitions it reveals, in one transaction.
+
+    A row that Palette returned exactly as stored (same JSON, same project, not removed) only has
+    its last_seen_at moved: most rows of an incremental listing cost no upsert at all.
+    """
     model = source.model
-    columns = ["uid", "name", "removed_at", "modified_at", *source.watched, *source.since.values(), *source.carry]
+    columns = ["uid", "name", "removed_at", "modified_at", "raw", *source.watched, *source.since.values()]
+    columns += [*source.carry, *(("project_id",) if has_project(model) else ())]
     stored = {
         row["uid"]: row
         for row in model.objects.filter(account=recorder.account, uid__in=[v["uid"] for v in batch]).values(
@@ -102,10 +107,13 @@ def write_batch(recorder: Recorder, source: Source, batch: list[dict], enrich: E
     }
     if enrich is not None:
         enrich(recorder, batch, stored)  # network reads happen before the transaction opens
-    rows, entries = [], []
+    rows, entries, seen = [], [], []
     for values in batch:
         values.pop("project_uid", None)
         old = stored.get(values["uid"])
+        if unchanged(old, values):
+            seen.append(values["uid"])
+            continue
         entries.extend(compare(recorder, source, values, old))
         rows.append(
             model(
@@ -117,9 +125,22 @@ def write_batch(recorder: Recorder, source: Source, batch: list[dict], enrich: E
             )
         )
     with transaction.atomic():
+        if seen:
+            model.objects.filter(account=recorder.account, uid__in=seen).update(last_seen_at=recorder.now)
         upsert(model, rows, keep=source.keep)
         TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
     recorder.count(added=sum(1 for v in batch if is_new(stored.get(v["uid"]))), transitions=len(entries))
+
+
+def unchanged(old: dict | None, values: dict) -> bool:
+    """Whether the stored row already says all that `values` would write (every field is mapped from raw)."""
+    return (
+        old is not None
+        and old["removed_at"] is None
+        and old["raw"] == values["raw"]
+        and old.get("project_id") == values.get("project_id")
+        and all(old[name] == values[name] for name in old.keys() & values.keys() - {"raw"})
+    )
 
 
 def is_new(old: dict | None) -> bool:
