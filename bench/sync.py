@@ -143,6 +143,28 @@ def ensure_postgres_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
 
+CHILDREN: dict[str, list[subprocess.Popen]] = {"simulator": [], "workers": []}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) spent so far by the simulator and by the workers, their children included."""
+    import psutil
+
+    out = {}
+    for role, procs in CHILDREN.items():
+        total = 0.0
+        for proc in procs:
+            try:
+                parent = psutil.Process(proc.pid)
+                for p in [parent, *parent.children(recursive=True)]:
+                    times = p.cpu_times()
+                    total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        out[role] = total
+    return out
+
+
 def start_sim(stack: ExitStack, args: argparse.Namespace, tmp: Path, control_key: str) -> str:
     port = free_port()
     command = [
@@ -154,6 +176,7 @@ def start_sim(stack: ExitStack, args: argparse.Namespace, tmp: Path, control_key
     ]
     proc = stack.enter_context(process(command, log=tmp / "sim.log"))
     wait_for_port(port, proc)
+    CHILDREN["simulator"].append(proc)
     return f"http://127.0.0.1:{port}"
 
 
@@ -175,6 +198,7 @@ def start_workers(stack: ExitStack, args: argparse.Namespace, tmp: Path, env: di
             *("--hostname", f"bench{i}-{os.getpid()}@%h", "--without-mingle", "--without-gossip"),
         ]
         procs.append(stack.enter_context(process(command, log=log, env=env)))
+        CHILDREN["workers"].append(procs[-1])
         logs.append(log)
     deadline = time.monotonic() + 60
     for proc, log in zip(procs, logs, strict=True):
@@ -264,7 +288,7 @@ def run_phase(account_id: int, queue: str, redis_url: str, sim: SimControl, time
     from config.celery import app
     from dashboard.models import Project, SyncRun
 
-    before = sim.stats()
+    before, cpu_before = sim.stats(), cpu_seconds()
     started = timezone.now()
     with app.connection_for_write(redis_url) as conn:
         app.send_task("palette_sync.sync_account", args=[account_id], queue=queue, connection=conn)
@@ -280,7 +304,7 @@ def run_phase(account_id: int, queue: str, redis_url: str, sim: SimControl, time
             raise TimeoutError(f"{done} runs finished after {timeout}s:\n{tail}")
         time.sleep(0.05)
     finished = runs.aggregate(last=Max("finished_at"))["last"]
-    after = sim.stats()
+    after, cpu_after = sim.stats(), cpu_seconds()
     requests = diff(after["requests"], before["requests"])
     endpoints = diff(after["endpoints"], before["endpoints"])
     seconds = (finished - started).total_seconds()
@@ -302,6 +326,7 @@ def run_phase(account_id: int, queue: str, redis_url: str, sim: SimControl, time
         "runs": statuses,
         "items": sum(runs.values_list("items", flat=True)),
         "slowest": slowest(runs, started),
+        "cpu_seconds": {role: round(cpu_after[role] - cpu_before[role], 1) for role in cpu_after},
         "errors": [e for errors in runs.values_list("errors", flat=True) for e in errors][:10],
     }
 
