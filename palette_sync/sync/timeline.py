@@ -8,10 +8,11 @@ listing the next run asks again for everything that was not stored.
 """
 
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from dashboard.models import PaletteAccount, Project, SyncRun, TimelineEntry
 from palette_sync import mappers
@@ -92,22 +93,49 @@ def record(
 ) -> SyncRun:
     """Map every item and insert the entries not stored yet, one complete piece of the window at a time.
 
-    A piece is stored only once all of it arrived; a listing that breaks off leaves the rest of
-    the window unstored, so the watermark never passes an entry that was not read.
+    A piece is stored all or nothing: a listing that breaks off leaves the rest of the window
+    unstored, so the watermark never passes an entry that was not read.
     """
     try:
         for piece in pieces:
-            entries: dict[str, TimelineEntry] = {}
+            store_piece(recorder, kind, piece, mapper, project_for)
+    except PaletteError as exc:
+        recorder.error(str(exc))
+        return recorder.finish(SyncRun.Status.PARTIAL if recorder.run.items else SyncRun.Status.FAILED)
+    return recorder.finish(SyncRun.Status.OK)
+
+
+def store_piece(
+    recorder: Recorder,
+    kind: str,
+    piece: Iterable[dict],
+    mapper: Callable[[dict], dict],
+    project_for: Callable[[dict], int | None],
+) -> None:
+    """Map and insert one piece, all of it or none of it.
+
+    On PostgreSQL the entries are inserted while the listing is still being read, in one
+    transaction that a broken listing rolls back. SQLite has one writer at a time, and a
+    transaction held open for a whole listing would stall every other sync: there they are
+    inserted once the piece is complete.
+    """
+    streaming = connection.vendor == "postgresql"
+    added = recorder.run.added
+    entries: dict[str, TimelineEntry] = {}
+    try:
+        with transaction.atomic() if streaming else nullcontext():
             for item in piece:
                 recorder.count(items=1)
                 entry = to_entry(recorder, kind, item, mapper, project_for)
                 if entry is not None:
                     entries[entry.source_id] = entry
+                if streaming and len(entries) >= BATCH:
+                    insert(recorder, kind, list(entries.values()))
+                    entries = {}
             insert(recorder, kind, list(entries.values()))
-    except PaletteError as exc:
-        recorder.error(str(exc))
-        return recorder.finish(SyncRun.Status.PARTIAL if recorder.run.items else SyncRun.Status.FAILED)
-    return recorder.finish(SyncRun.Status.OK)
+    except PaletteError:
+        recorder.run.added = added  # rolled back: none of the piece was added
+        raise
 
 
 def to_entry(
