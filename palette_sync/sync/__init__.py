@@ -10,6 +10,7 @@ import logging
 from dashboard.models import PaletteAccount, Project, SyncRun
 from palette_sync.client import PaletteClient
 from palette_sync.sync.accounts import client_for, default_account
+from palette_sync.sync.edge_api import has_edge_credentials, sync_edge_api
 from palette_sync.sync.inventory import sync_clusters, sync_edgehosts, sync_profiles, sync_projects
 from palette_sync.sync.timeline import sync_audits, sync_events
 
@@ -19,6 +20,7 @@ __all__ = [
     "client_for",
     "default_account",
     "live_projects",
+    "project_resources",
     "sync_account",
     "sync_projects",
     "sync_resource",
@@ -29,7 +31,13 @@ log = logging.getLogger(__name__)
 # Per project with its ProjectUid header, and once in tenant scope (REFERENCE.md 3, 14).
 PROJECT_RESOURCES = ("clusters", "profiles", "edgehosts", "events")
 TENANT_RESOURCES = ("profiles", "audits")
-PER_PROJECT = {"clusters": sync_clusters, "profiles": sync_profiles, "edgehosts": sync_edgehosts, "events": sync_events}
+PER_PROJECT = {
+    "clusters": sync_clusters,
+    "profiles": sync_profiles,
+    "edgehosts": sync_edgehosts,
+    "events": sync_events,
+    "edge_api": sync_edge_api,
+}
 
 
 def sync_resource(
@@ -43,6 +51,11 @@ def sync_resource(
     if project is not None and resource in PER_PROJECT:
         return PER_PROJECT[resource](account, client, project)
     raise ValueError(f"{resource} is not synced in {'project' if project else 'tenant'} scope")
+
+
+def project_resources(account: PaletteAccount) -> tuple[str, ...]:
+    """What is synced per project: the Palette sources, and each edge host's own API where we may log in."""
+    return (*PROJECT_RESOURCES, "edge_api") if has_edge_credentials(account) else PROJECT_RESOURCES
 
 
 def live_projects(account: PaletteAccount) -> list[Project]:
@@ -63,7 +76,7 @@ def sync_account(account: PaletteAccount, client: PaletteClient | None = None) -
             return runs
         runs += [sync_resource(account, client, resource) for resource in TENANT_RESOURCES]
         for project in live_projects(account):
-            runs += [sync_resource(account, client, resource, project) for resource in PROJECT_RESOURCES]
+            runs += [sync_resource(account, client, resource, project) for resource in project_resources(account)]
         return runs
     finally:
         if own_client:

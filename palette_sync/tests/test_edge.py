@@ -1,74 +1,10 @@
 """The Edge Host API client against the simulator's edge hosts, over real TLS on 127.x.y.z."""
 
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-
 import pytest
 
-from conftest import ROOT, free_port, stop, wait_for_port
-from palette_sync.client import PaletteClient
+from conftest import EDGE_PASSWORD as PASSWORD
+from conftest import EdgeSim
 from palette_sync.edge import EdgeAccess, EdgeState, peer_fingerprint, read_host, read_hosts
-
-KEY = "edge-test-key"
-PASSWORD = "os-password"
-
-
-@dataclass
-class EdgeSim:
-    url: str
-    port: int
-    ca_pem: str
-    hosts: list[dict]
-
-
-@pytest.fixture(scope="module")
-def edge_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeSim]:
-    tmp = tmp_path_factory.mktemp("edge")
-    port, edge_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "palette_sim",
-            "--port",
-            str(port),
-            "--api-key",
-            KEY,
-            "--quiet",
-            "--seed",
-            "3",
-            "--projects",
-            "2",
-            "--clusters",
-            "10",
-            "--edge-hosts",
-            "60",
-            "--edge-port",
-            str(edge_port),
-            "--edge-password",
-            PASSWORD,
-            "--edge-ca-out",
-            str(tmp / "ca.pem"),
-        ],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-    )
-    wait_for_port(port, proc)
-    wait_for_port(edge_port, proc)
-    url = f"http://127.0.0.1:{port}"
-    with PaletteClient(url, KEY) as client:
-        hosts = [
-            h
-            for p in client.projects()
-            for h in client.paginate(
-                "/v1/dashboard/edgehosts/search", body={"filter": {}, "sort": []}, project_uid=p["metadata"]["uid"]
-            )
-        ]
-    yield EdgeSim(url=url, port=edge_port, ca_pem=(tmp / "ca.pem").read_text(), hosts=hosts)
-    stop(proc)
 
 
 def address(host: dict) -> str:
