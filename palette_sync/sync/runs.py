@@ -78,6 +78,37 @@ def close_abandoned(account: PaletteAccount, resource: str, project: Project | N
     return closed
 
 
+# What usually takes longest on a first sync: the audit and event backfills, then the large inventories.
+FIRST_RUN_WEIGHT = {"audits": 5, "events": 4, "edgehosts": 3, "clusters": 2}
+
+Scope = tuple[str, int | None]  # (resource, project id or None for tenant scope)
+
+
+def longest_first(account: PaletteAccount, scopes: list[Scope]) -> list[Scope]:
+    """`scopes` ordered by how long their last finished run took, longest first.
+
+    Fanned out in this order, the long listings start first and the short ones fill in around
+    them, so no long chain starts last (LPT scheduling). A scope without a finished run yet goes
+    first, ranked by FIRST_RUN_WEIGHT; ties keep the given order.
+    """
+    recent = (
+        SyncRun.objects.filter(account=account, finished_at__isnull=False)
+        .exclude(status=SyncRun.Status.SKIPPED)
+        .order_by("-started_at")
+        .values_list("resource", "project_id", "started_at", "finished_at")[: 4 * len(scopes)]
+    )
+    took: dict[Scope, float] = {}
+    for resource, project_id, started, finished in recent:
+        took.setdefault((resource, project_id), (finished - started).total_seconds())
+
+    def rank(scope: Scope) -> tuple[int, float]:
+        if scope not in took:
+            return (0, -FIRST_RUN_WEIGHT.get(scope[0], 0))
+        return (1, -took[scope])
+
+    return sorted(scopes, key=rank)
+
+
 def closed_run(account: PaletteAccount, resource: str, project: Project | None, status: str, reason: str) -> SyncRun:
     """Record a pass that did not run: skipped (another run holds the lock) or failed before it began."""
     now = timezone.now()
