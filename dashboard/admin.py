@@ -1,7 +1,16 @@
 from django import forms
 from django.contrib import admin
 
-from dashboard.models import Cluster, ClusterProfile, EdgeHost, PaletteAccount, Project, SyncRun, TimelineEntry
+from dashboard.models import (
+    Cluster,
+    ClusterProfile,
+    EdgeCredential,
+    EdgeHost,
+    PaletteAccount,
+    Project,
+    SyncRun,
+    TimelineEntry,
+)
 
 
 class PaletteAccountForm(forms.ModelForm):
@@ -42,6 +51,52 @@ class PaletteAccountAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="secret stored")
     def has_secret(self, account: PaletteAccount) -> bool:
         return account.has_secret
+
+
+class EdgeCredentialForm(forms.ModelForm):
+    """The host password is write-only: typed in, sealed on save, never rendered back."""
+
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="The OS user's password on the edge hosts. Leave empty to keep the stored one.",
+    )
+
+    class Meta:
+        model = EdgeCredential
+        fields = ["account", "selector", "username", "scheme", "port", "ca_pem", "fingerprint", "insecure"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not data.get("password") and not (self.instance and self.instance.password_sealed):
+            self.add_error("password", "A password is required.")
+        trusted = data.get("ca_pem") or data.get("fingerprint") or data.get("insecure")
+        if data.get("scheme") == "https" and not trusted:
+            self.add_error("ca_pem", "Give a CA certificate or a fingerprint to trust, or tick insecure explicitly.")
+        return data
+
+    def save(self, commit: bool = True) -> EdgeCredential:
+        credential = super().save(commit=False)
+        if self.cleaned_data.get("password"):
+            credential.set_password(self.cleaned_data["password"])
+        if commit:
+            credential.save()
+        return credential
+
+
+@admin.register(EdgeCredential)
+class EdgeCredentialAdmin(admin.ModelAdmin):
+    form = EdgeCredentialForm
+    list_display = ["selector", "account", "username", "scheme", "port", "trust"]
+
+    @admin.display(description="trusts")
+    def trust(self, credential: EdgeCredential) -> str:
+        if credential.scheme == "http":
+            return "no TLS"
+        if credential.insecure:
+            return "anything (insecure)"
+        return "pinned fingerprint" if credential.fingerprint else "CA certificate"
 
 
 @admin.register(Project)
