@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from dashboard.models import PaletteAccount, Project, SyncRun
 from palette_sync import sync
 from palette_sync.locks import sync_lock
-from palette_sync.sync.runs import closed_run
+from palette_sync.sync.runs import closed_run, longest_first
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,14 @@ def sync_account(account_id: int) -> dict:
     outcome = run_scope(account, "projects", None)
     if outcome["status"] in ("skipped", "failed"):
         return outcome
-    for resource in sync.TENANT_RESOURCES:
-        sync_resource.apply_async(args=[account_id, resource], **fan_out_options())
     project_ids = [project.pk for project in sync.live_projects(account)]
-    for project_id in project_ids:
-        for resource in sync.project_resources(account):
-            sync_resource.apply_async(args=[account_id, resource, project_id], **fan_out_options())
+    resources = sync.project_resources(account)
+    scopes = [(resource, None) for resource in sync.TENANT_RESOURCES]
+    scopes += [(resource, project_id) for project_id in project_ids for resource in resources]
+    # Longest first: the long listings must not be the last tasks to start (DESIGN.md, the sync).
+    for resource, project_id in longest_first(account, scopes):
+        scope = [resource] if project_id is None else [resource, project_id]
+        sync_resource.apply_async(args=[account_id, *scope], **fan_out_options())
     return {**outcome, "projects": len(project_ids)}
 
 
