@@ -1,7 +1,8 @@
 """Which Palette accounts exist, and a client for each (REFERENCE.md 2)."""
 
 import ssl
-from functools import lru_cache
+import threading
+from functools import cache
 
 import certifi
 import httpx
@@ -49,11 +50,20 @@ def client_for(account: PaletteAccount) -> PaletteClient:
     return PaletteClient.for_account(account.api_url, account.rate_key(), transport=transport, **credentials)
 
 
-@lru_cache(maxsize=1)
+_tls_lock = threading.Lock()
+
+
+@cache
+def _load_tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def tls_context() -> ssl.SSLContext:
     """The CA bundle httpx would load, loaded once per process.
 
     Loading it costs about 50 ms of CPU: every task paid that for its client, and a fan-out of
-    twenty tasks started a second late on a busy machine.
+    twenty tasks started a second late on a busy machine. The lock keeps the threads of a fresh
+    worker from all loading it at once.
     """
-    return ssl.create_default_context(cafile=certifi.where())
+    with _tls_lock:
+        return _load_tls_context()
