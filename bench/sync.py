@@ -274,10 +274,12 @@ def is_listing(endpoint: str) -> bool:
 # --- one phase ---------------------------------------------------------------------------------------
 
 
-def expected_runs(projects: int) -> int:
+def expected_runs(account_id: int, projects: int) -> int:
+    from dashboard.models import PaletteAccount
     from palette_sync import sync
 
-    return 1 + len(sync.TENANT_RESOURCES) + projects * len(sync.PROJECT_RESOURCES)
+    resources = sync.project_resources(PaletteAccount.objects.get(pk=account_id))
+    return 1 + len(sync.TENANT_RESOURCES) + projects * len(resources)
 
 
 def run_phase(account_id: int, queue: str, redis_url: str, sim: SimControl, timeout: float, logs: list[Path]) -> dict:
@@ -297,7 +299,7 @@ def run_phase(account_id: int, queue: str, redis_url: str, sim: SimControl, time
     while True:
         projects = Project.objects.filter(account_id=account_id, removed_at__isnull=True).count()
         done = runs.filter(finished_at__isnull=False).count()
-        if done >= expected_runs(projects) and not runs.filter(finished_at__isnull=True).exists():
+        if done >= expected_runs(account_id, projects) and not runs.filter(finished_at__isnull=True).exists():
             break
         if time.monotonic() > deadline:
             tail = "\n".join(log.read_text()[-2000:] for log in logs)
