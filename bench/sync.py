@@ -467,6 +467,8 @@ def summary(figures: dict) -> str:
 
 
 if __name__ == "__main__":
+    # A SIGTERM unwinds like Ctrl-C: every process the bench started is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     arguments = parse_args()
     figures = main()
     if not arguments.json:
