@@ -32,9 +32,9 @@ def read_ahead(*sources: Iterable[dict], buffer: int = BUFFER) -> Iterator[dict]
     """Every item of `sources`, each read in its own thread while the caller works on earlier items.
 
     Items of one source keep their order. The first error of any source is raised here after the
-    items that arrived before it, and the other sources stop. Leaving the loop early stops them too:
-    a source is only asked for its next item while there is room in the buffer, so a lazy listing
-    fetches no page beyond what its own iteration asks for.
+    items that arrived before it, and the other sources stop. Leaving the loop early stops them at
+    their next item; as a reading thread runs up to `buffer` items ahead, a listing that should end
+    early on its own (newest first, down to a watermark) must end in its own iteration, not here.
     """
     items: queue.Queue = queue.Queue(maxsize=buffer)
     stop = threading.Event()
