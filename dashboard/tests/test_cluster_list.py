@@ -122,3 +122,11 @@ def test_it_says_how_fresh_the_data_is(member: Client, fleet: PaletteAccount) ->
 
 def test_it_says_when_nothing_matches(member: Client, fleet: PaletteAccount) -> None:
     assert "No clusters match “zzz”." in member.get(URL, {"q": "zzz"}).content.decode()
+
+
+def test_it_says_how_long_a_cluster_has_been_unhealthy(member: Client, fleet: PaletteAccount) -> None:
+    Cluster.objects.filter(uid="c000").update(health_since=timezone.now() - timedelta(hours=5))
+    Cluster.objects.filter(uid="c001").update(health_since=timezone.now() - timedelta(hours=7))
+    body = member.get(URL, {"q": "store-00"}).content.decode()
+    assert "for 5\xa0hours" in body  # c000 is UnHealthy
+    assert "for 7\xa0hours" not in body  # c001 is Healthy: no age shown
