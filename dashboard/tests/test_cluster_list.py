@@ -125,8 +125,15 @@ def test_it_says_when_nothing_matches(member: Client, fleet: PaletteAccount) -> 
 
 
 def test_it_says_how_long_a_cluster_has_been_unhealthy(member: Client, fleet: PaletteAccount) -> None:
-    Cluster.objects.filter(uid="c000").update(health_since=timezone.now() - timedelta(hours=5))
-    Cluster.objects.filter(uid="c001").update(health_since=timezone.now() - timedelta(hours=7))
+    now = timezone.now()
+    Cluster.objects.filter(uid="c000").update(
+        health_since=now - timedelta(hours=5), first_seen_at=now - timedelta(days=2)
+    )
+    Cluster.objects.filter(uid="c001").update(health_since=now - timedelta(hours=7))
+    Cluster.objects.filter(uid="c004").update(
+        health_since=now - timedelta(hours=3), first_seen_at=now - timedelta(hours=3)
+    )
     body = member.get(URL, {"q": "store-00"}).content.decode()
-    assert "for 5\xa0hours" in body  # c000 is UnHealthy
+    assert "for 5\xa0hours" in body  # c000 turned UnHealthy after we first saw it
     assert "for 7\xa0hours" not in body  # c001 is Healthy: no age shown
+    assert "for 3+\xa0hours" in body  # c004 was already UnHealthy when first seen: at least that long
