@@ -150,7 +150,9 @@ class Command(BaseCommand):
         self.wait_for(lambda: ca_file.exists() and port_in_use(opts["sim_port"]), "the simulator", log_dir)
         self.configure_account(env, ca_file.read_text(), edge_port)
         celery = [py, "-m", "celery", "-A", "config"]
-        self.start("worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "4"], env, log_dir)
+        # Sync tasks mostly wait (on Palette, on the rate budget): threads keep many scopes in flight.
+        worker = [*celery, "worker", "--loglevel", "INFO", "--pool", "threads", "--concurrency", "8"]
+        self.start("worker", worker, env, log_dir)
         self.start(
             "beat",
             [*celery, "beat", "--loglevel", "INFO", "--schedule", f"{var}/celerybeat-schedule", "--pidfile", ""],
