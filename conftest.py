@@ -201,31 +201,19 @@ def worker_env(transactional_db: None, redis_url: str, sim_server: Sim) -> dict:
     }
 
 
-@pytest.fixture
-def celery_worker(worker_env: dict, tmp_path: Path) -> Iterator[subprocess.Popen]:
-    """A real Celery worker process on the real Redis, using this test's database."""
-    log = tmp_path / "worker.log"
-    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
-    worker_env["CELERY_TASK_DEFAULT_QUEUE"] = queue
+def start_worker(env: dict, log: Path, *, concurrency: int = 2) -> subprocess.Popen:
+    """A real Celery worker process on `env` (DATABASE_URL, REDIS_URL, CELERY_TASK_DEFAULT_QUEUE), ready.
+
+    Threads, as in production: sync tasks mostly wait on Palette and on the rate budget.
+    """
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--queues",
-                queue,
-                "--without-mingle",
-                "--without-gossip",
+                *(sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"),
+                *("--pool", "threads", "--concurrency", str(concurrency)),
+                *("--queues", env["CELERY_TASK_DEFAULT_QUEUE"], "--without-mingle", "--without-gossip"),
             ],
-            env=worker_env,
+            env=env,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -235,10 +223,18 @@ def celery_worker(worker_env: dict, tmp_path: Path) -> Iterator[subprocess.Popen
     while b"ready." not in log.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:
             stop(proc)
-            raise RuntimeError(f"worker did not start:\n{log.read_text()}")
-        time.sleep(0.2)
-    proc.queue = queue
-    proc.log = log
+            raise RuntimeError(f"worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+    return proc
+
+
+@pytest.fixture
+def celery_worker(worker_env: dict, tmp_path: Path) -> Iterator[subprocess.Popen]:
+    """A real Celery worker process on the real Redis, using this test's database, on a queue of its own."""
+    worker_env["CELERY_TASK_DEFAULT_QUEUE"] = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    proc = start_worker(worker_env, tmp_path / "worker.log")
+    proc.queue = worker_env["CELERY_TASK_DEFAULT_QUEUE"]
+    proc.log = tmp_path / "worker.log"
     yield proc
     stop(proc)
 

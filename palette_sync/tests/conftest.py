@@ -4,7 +4,6 @@ tests Celery workers and a Redis of their own."""
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT, SIM_KEY, free_port, stop, wait_for_port
+from conftest import ROOT, SIM_KEY, free_port, start_worker, stop, wait_for_port  # noqa: F401 (start_worker: re-exported)
 from dashboard.models import PaletteAccount
 from palette_sim import Fleet, SimApp
 from palette_sim.faults import FaultConfig
@@ -45,30 +44,6 @@ def live_fleet() -> Fleet:
 
 
 # --- processes for the fault tests: Celery workers and a Redis that can be killed and restarted ---
-
-
-def start_worker(env: dict, log: Path, *, concurrency: int = 2) -> subprocess.Popen:
-    """A Celery worker process on `env` (DATABASE_URL, REDIS_URL, CELERY_TASK_DEFAULT_QUEUE), ready."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"),
-                *("--pool", "threads", "--concurrency", str(concurrency)),
-                *("--queues", env["CELERY_TASK_DEFAULT_QUEUE"], "--without-mingle", "--without-gossip"),
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while b"ready." not in log.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise RuntimeError(f"worker did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.1)
-    return proc
 
 
 class PrivateRedis:
