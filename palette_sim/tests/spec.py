@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jsonschema
 
-SPEC_DIR = Path("/work/shared/palette-api/spec")
+SPEC_DIR = Path(__file__).resolve().parents[1] / "spec"  # copies of the published specs (spec/SOURCES.md)
 PALETTE = SPEC_DIR / "palette-sdk-go" / "palette-apis-spec.json"
 PALETTE_DOCS = SPEC_DIR / "api-evangelist" / "spectro-cloud-palette-openapi.json"
 EDGE = SPEC_DIR / "api-evangelist" / "spectro-cloud-edge-management-openapi.json"
