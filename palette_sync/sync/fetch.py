@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from palette_sync.client import PAGE_LIMIT, PaletteClient
+from palette_sync.client import PaletteClient
 from palette_sync.errors import PaletteError
+from palette_sync.paging import PAGE_LIMIT
 
 BUFFER = 1000  # items read ahead of the caller, at most (20 pages)
 PAGES_PER_SLICE = 20  # a long window is cut into slices of about this many pages

@@ -1,0 +1,116 @@
+"""Paged listings (REFERENCE.md 4): `continue` tokens, de-duplication by uid, and the checks that
+say whether a listing was complete. The client sends the pages; this module reads them."""
+
+import logging
+from collections.abc import Iterator
+from typing import Protocol
+
+from palette_sync.errors import PaletteBadResponse, PaletteIncompleteListing
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 50  # "Default and maximum value of the limit is 50" (REFERENCE.md 4)
+
+
+class PageSource(Protocol):
+    """What a Listing needs of the client: one page at a time."""
+
+    def page(self, method: str, path: str, *, body: dict | None, params: dict, project_uid: str | None) -> dict: ...
+
+
+class Listing:
+    """One pass over a paged listing; after it, `complete`, `count`, `rows` and `problems` say how it went.
+
+    Items are de-duplicated by uid; a repeated `continue` token ends the listing; the rows are
+    compared with `listmeta.count` (REFERENCE.md 4: public clients saw all three go wrong).
+    """
+
+    def __init__(
+        self,
+        client: "PageSource",
+        path: str,
+        *,
+        method: str,
+        body: dict | None,
+        project_uid: str | None,
+        strict: bool,
+        params: dict | None = None,
+    ) -> None:
+        self.client, self.path, self.method, self.body = client, path, method, body
+        self.project_uid, self.strict, self.params = project_uid, strict, params or {}
+        self.rows = self.pages = self.duplicates = 0
+        self.count: int | None = None  # the last listmeta.count seen
+        self.problems: list[str] = []
+        self.finished = False
+        self._started = False
+
+    @property
+    def shortfall(self) -> int:
+        """Rows promised by `listmeta.count` that never arrived."""
+        return max(0, self.count - self.rows) if self.count is not None and self.finished else 0
+
+    @property
+    def complete(self) -> bool:
+        """True when the listing ran to its end with every promised row."""
+        return self.finished and not self.problems
+
+    def __iter__(self) -> Iterator[dict]:
+        if self._started:
+            raise RuntimeError("a Listing is iterated once; ask the client for a new one")
+        self._started = True
+        return self._items()
+
+    def _items(self) -> Iterator[dict]:
+        seen_uids: set[str] = set()
+        seen_tokens: set[str] = set()
+        token = ""
+        while True:
+            params: dict = {**self.params, "limit": PAGE_LIMIT, **({"continue": token} if token else {})}
+            page = self.client.page(self.method, self.path, body=self.body, params=params, project_uid=self.project_uid)
+            self.pages += 1
+            yield from self._new_items(page["items"], seen_uids)
+            token, self.count = page["continue"], page["count"] if page["count"] is not None else self.count
+            if not token:
+                break
+            if token in seen_tokens:
+                self.problems.append(f"continue token repeated after {self.pages} pages")
+                break
+            seen_tokens.add(token)
+        self._finish()
+
+    def _new_items(self, items: list[dict], seen: set[str]) -> Iterator[dict]:
+        for item in items:
+            uid = item["metadata"]["uid"]
+            if uid in seen:
+                self.duplicates += 1
+                continue
+            seen.add(uid)
+            self.rows += 1
+            yield item
+
+    def _finish(self) -> None:
+        self.finished = True
+        if self.shortfall:
+            self.problems.append(f"{self.rows} rows where listmeta.count promised {self.count}")
+        if not self.problems:
+            return
+        message = f"{self.method} {self.path} incomplete: " + "; ".join(self.problems)
+        log.warning(message)
+        if self.strict:
+            raise PaletteIncompleteListing(message, listing=self)
+
+
+def parse_page(page: object, path: str) -> dict:
+    """{items, continue, count} of one page, or PaletteBadResponse if it is not page-shaped (REFERENCE.md 4)."""
+    if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+        raise PaletteBadResponse(f"{path}: response has no items list")
+    items = page["items"]
+    if not all(isinstance(i, dict) and isinstance(i.get("metadata"), dict) and i["metadata"].get("uid") for i in items):
+        raise PaletteBadResponse(f"{path}: page has items without metadata.uid")
+    listmeta = page.get("listmeta") if isinstance(page.get("listmeta"), dict) else {}
+    count = listmeta.get("count")
+    return {
+        "items": items,
+        "continue": str(listmeta.get("continue") or ""),
+        "count": count if isinstance(count, int) else None,
+    }
