@@ -158,7 +158,7 @@ PALETTE_EDGE_CONCURRENCY = envint("PALETTE_EDGE_CONCURRENCY", 16)  # edge hosts 
 PALETTE_EDGE_TIMEOUT = envfloat("PALETTE_EDGE_TIMEOUT", 5.0)  # seconds per edge host request
 # Account secrets are sealed with Fernet: this key (a Fernet key or any long string), else SECRET_KEY.
 PALETTE_SECRET_KEY = os.getenv("PALETTE_SECRET_KEY", "")
-PALETTE_SYNC_LOCK_TIMEOUT = envint("PALETTE_SYNC_LOCK_TIMEOUT", 1800)  # a crashed run's lock lapses after this
+PALETTE_SYNC_LOCK_TIMEOUT = envint("PALETTE_SYNC_LOCK_TIMEOUT", 120)  # renewed while a run lives; a dead one's lapses
 PALETTE_TIMELINE_OVERLAP = envint("PALETTE_TIMELINE_OVERLAP", 300)  # audits/events re-asked before the watermark
 PALETTE_TIMELINE_BACKFILL = envint("PALETTE_TIMELINE_BACKFILL", 7 * 86400)  # first audits/events sync reaches back
 # Palette client: password login (when there is no API key), retries, the shared rate budget.

@@ -71,3 +71,27 @@ def test_it_runs_one_of_two_concurrent_runs_of_a_scope(celery_worker, worker_env
         assert time.monotonic() < deadline, celery_worker.log.read_text()[-3000:]
         time.sleep(0.2)
     assert sorted(runs.values_list("status", flat=True)) == ["ok", "skipped"]
+
+
+def test_it_keeps_the_lock_of_a_run_longer_than_the_timeout(redis_url: str, settings) -> None:
+    settings.REDIS_URL = redis_url
+    settings.PALETTE_SYNC_LOCK_TIMEOUT = 1
+    with sync_lock(990001, "clusters", 7) as held:
+        assert held
+        time.sleep(2.5)  # two and a half timeouts: renewed, not lapsed
+        with sync_lock(990001, "clusters", 7) as second:
+            assert not second
+        assert redis_for(redis_url).pttl(lock_name(990001, "clusters", 7)) > 0
+    assert not redis_for(redis_url).exists(lock_name(990001, "clusters", 7))
+
+
+def test_it_lets_a_dead_holders_lock_lapse_within_one_timeout(redis_url: str, settings) -> None:
+    settings.REDIS_URL = redis_url
+    settings.PALETTE_SYNC_LOCK_TIMEOUT = 1
+    # A holder that died without releasing: the lock is there, and nobody renews it.
+    redis_for(redis_url).set(lock_name(990002, "clusters"), "dead-worker-token", px=1000)
+    with sync_lock(990002, "clusters") as held:
+        assert not held
+    time.sleep(1.2)
+    with sync_lock(990002, "clusters") as held:
+        assert held
