@@ -5,7 +5,7 @@ import pytest
 
 from conftest import SIM_KEY
 from palette_sync.client import PaletteClient
-from palette_sync.errors import PaletteAuthError, PaletteWriteRefused
+from palette_sync.errors import PaletteAuthError
 
 
 def list_everything(client: PaletteClient) -> tuple[list[dict], list[dict]]:
@@ -46,17 +46,3 @@ def test_it_raises_a_typed_error_for_a_wrong_key(sim_transport: httpx.WSGITransp
     ):
         list(client.projects())
     assert excinfo.value.status == 401
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("DELETE", "/v1/spectroclusters/abc"),
-        ("PUT", "/v1/projects/abc"),
-        ("PATCH", "/v1/edgehosts/abc"),
-        ("POST", "/v1/spectroclusters/abc/upgrade"),
-    ],
-)
-def test_it_refuses_to_send_a_write(sim_transport: httpx.WSGITransport, method: str, path: str) -> None:
-    with PaletteClient("http://sim", SIM_KEY, transport=sim_transport) as client, pytest.raises(PaletteWriteRefused):
-        client.request(method, path)
