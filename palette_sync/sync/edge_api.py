@@ -5,9 +5,10 @@ recorded with its state, since when, and why; its last facts stay, dated. Change
 are transitions in the timeline, like health changes.
 """
 
+from collections import Counter
+
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from dashboard.models import EdgeCredential, EdgeHost, PaletteAccount, Project, SyncRun, TimelineEntry
 from palette_sync import edge
@@ -61,9 +62,7 @@ def sync_edge_api(account: PaletteAccount, client: PaletteClient, project: Proje
         EdgeHost.objects.bulk_update(hosts, FIELDS, batch_size=BATCH)
         TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
     recorder.count(items=len(hosts), transitions=len(entries))
-    tally = {}
-    for probe in probes.values():
-        tally[probe.state] = tally.get(probe.state, 0) + 1
+    tally = Counter(probe.state for probe in probes.values())
     if set(tally) - {edge.EdgeState.REACHABLE}:
         recorder.error("edge hosts: " + ", ".join(f"{n} {state}" for state, n in sorted(tally.items())))
     return recorder.finish(SyncRun.Status.OK)  # unreachable hosts are data, not a failed sync
@@ -79,7 +78,7 @@ def merge(recorder: Recorder, host: EdgeHost, probe: edge.EdgeProbe) -> list[Tim
     if before == probe.state:
         return []
     host.edge_api_state = probe.state
-    host.edge_api_since = probe.checked_at or timezone.now()
+    host.edge_api_since = probe.checked_at
     if before == EdgeHost.EdgeApiState.UNKNOWN:
         return []  # the first reading is where history starts
     values = {"uid": host.uid, "name": host.name, "project_id": host.project_id}
