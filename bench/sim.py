@@ -30,20 +30,9 @@ from palette_sim.app import SimApp  # noqa: E402
 from palette_sim.edge_server import make_edge_server  # noqa: E402
 from palette_sim.generate import freeze, generate_fleet  # noqa: E402
 from palette_sim.server import make_palette_server  # noqa: E402
+from palette_sync.client import CLUSTER_SEARCH as LIVE  # noqa: E402 (the body the sync sends)
 
 KEY = "bench-key"
-LIVE = {
-    "filter": {
-        "conjunction": "and",
-        "filterGroups": [
-            {
-                "conjunction": "and",
-                "filters": [{"property": "isDeleted", "type": "bool", "condition": {"bool": {"value": False}}}],
-            }
-        ],
-    },
-    "sort": [],
-}
 
 
 class Timer:
