@@ -156,6 +156,7 @@ PALETTE_TIMEOUT = envfloat("PALETTE_TIMEOUT", 30.0)
 PALETTE_SYNC_INTERVAL = envint("PALETTE_SYNC_INTERVAL", 300)  # seconds between syncs
 PALETTE_EDGE_CONCURRENCY = envint("PALETTE_EDGE_CONCURRENCY", 16)  # edge hosts read at once, per worker task
 PALETTE_EDGE_TIMEOUT = envfloat("PALETTE_EDGE_TIMEOUT", 5.0)  # seconds per edge host request
+PALETTE_SITE_LABEL = os.getenv("PALETTE_SITE_LABEL", "site")  # the edge host label that names its site
 # Account secrets are sealed with Fernet: this key (a Fernet key or any long string), else SECRET_KEY.
 PALETTE_SECRET_KEY = os.getenv("PALETTE_SECRET_KEY", "")
 PALETTE_SYNC_LOCK_TIMEOUT = envint("PALETTE_SYNC_LOCK_TIMEOUT", 120)  # renewed while a run lives; a dead one's lapses

@@ -82,6 +82,9 @@ class PaletteAccount(models.Model):
         return self.api_url.split("://", 1)[-1].split("/", 1)[0].lower()
 
 
+LIVE = models.Q(removed_at__isnull=True)
+
+
 class SyncedModel(models.Model):
     """Fields every synced Palette object carries, keyed by (account, uid)."""
 
@@ -135,7 +138,19 @@ class Cluster(SyncedModel):
 
     class Meta(SyncedModel.Meta):
         ordering = ["name"]
-        indexes = [models.Index(fields=["name"]), models.Index(fields=["removed_at", "name"])]
+        indexes = [
+            models.Index(fields=["name"]),
+            models.Index(fields=["removed_at", "name"]),
+            # The pages filter and sort live rows; partial indexes keep them small (bench/README.md).
+            *[
+                models.Index(fields=[f, "name"], name=f"cluster_live_{f[:12]}", condition=LIVE)
+                for f in ("state", "health", "cloud_type", "kubernetes_version", "project")
+            ],
+            models.Index(fields=["health", "health_since"], name="cluster_live_health_since", condition=LIVE),
+            models.Index(fields=["heartbeat_at"], name="cluster_live_heartbeat", condition=LIVE),
+            models.Index(fields=["modified_at"], name="cluster_live_modified", condition=LIVE),
+            models.Index(fields=["-removed_at"], name="cluster_removed", condition=~LIVE),
+        ]
 
     def health_age(self) -> str:
         """How long the current health has held, as far as the sync saw: "3 hours", or "3+ hours"
@@ -201,6 +216,7 @@ class EdgeHost(SyncedModel):
     agent_version = models.CharField(max_length=40, blank=True)
     cluster_uid = models.CharField(max_length=64, blank=True)
     cluster_name = models.CharField(max_length=255, blank=True)
+    site = models.CharField(max_length=255, blank=True, help_text="the site label (PALETTE_SITE_LABEL)")
     state_since = models.DateTimeField(null=True, blank=True)
     health_since = models.DateTimeField(null=True, blank=True)
     # Written by the Edge Host API reader (palette_sync.sync.edge_api), never by the Palette listing.
@@ -215,7 +231,26 @@ class EdgeHost(SyncedModel):
 
     class Meta(SyncedModel.Meta):
         ordering = ["name"]
-        indexes = [models.Index(fields=["account", "host_address"]), models.Index(fields=["removed_at", "name"])]
+        indexes = [
+            models.Index(fields=["account", "host_address"]),
+            models.Index(fields=["removed_at", "name"]),
+            *[
+                models.Index(fields=[f, "name"], name=f"edgehost_live_{f[:12]}", condition=LIVE)
+                for f in ("state", "health", "edge_api_state", "site", "project", "cluster_uid")
+            ],
+            models.Index(fields=["health", "health_since"], name="edgehost_live_health_since", condition=LIVE),
+            models.Index(fields=["edge_api_state", "edge_api_since"], name="edgehost_live_api_since", condition=LIVE),
+        ]
+
+    @property
+    def edge_api_problem(self) -> bool:
+        """Whether the host's own API could not be read (not merely unchecked or without credentials)."""
+        return self.edge_api_state in (
+            self.EdgeApiState.UNREACHABLE,
+            self.EdgeApiState.AUTH_FAILED,
+            self.EdgeApiState.TLS_FAILED,
+            self.EdgeApiState.ERROR,
+        )
 
 
 class EdgeCredential(models.Model):
@@ -302,9 +337,14 @@ class TimelineEntry(models.Model):
             models.UniqueConstraint(fields=["account", "kind", "source_id"], name="timelineentry_account_kind_source"),
         ]
         indexes = [
-            models.Index(fields=["-occurred_at"]),
+            # Keyset paging reads (occurred_at, id) newest first under each filter (dashboard/keyset.py).
+            models.Index(fields=["-occurred_at", "-id"], name="timeline_newest"),
             models.Index(fields=["account", "kind", "project", "-occurred_at"]),
-            models.Index(fields=["subject_uid", "-occurred_at"]),
+            models.Index(fields=["kind", "-occurred_at", "-id"], name="timeline_kind_newest"),
+            models.Index(fields=["severity", "-occurred_at", "-id"], name="timeline_severity_newest"),
+            models.Index(fields=["subject_uid", "-occurred_at", "-id"], name="timeline_subject_newest"),
+            models.Index(fields=["project", "-occurred_at", "-id"], name="timeline_project_newest"),
+            models.Index(fields=["actor", "-occurred_at", "-id"], name="timeline_actor_newest"),
         ]
         verbose_name_plural = "timeline entries"
 
@@ -369,3 +409,124 @@ class SyncRun(models.Model):
             return None
         scope = {"account_id": newest["account_id"], "project_id": newest["project_id"]}
         return ok.filter(**scope, started_at=newest["newest"]).first()
+
+
+class ProfileUse(models.Model):
+    """One cluster running one cluster-profile version (REFERENCE.md 9), as the cluster listing says.
+
+    A table, not a JSON join, so that "clusters behind their profile's latest version" and "the
+    clusters on this version" are each one indexed query. `latest_version` and `behind` come from
+    the profile's own row and are empty/None until that profile has been synced.
+    """
+
+    account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="profile_uses")
+    profile_uid = models.CharField(max_length=64)
+    name = models.CharField(max_length=255, blank=True)
+    version = models.CharField(max_length=60, blank=True)
+    latest_version = models.CharField(max_length=60, blank=True)
+    behind = models.BooleanField(null=True, help_text="None: the profile is not synced, so unknown")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "profile_uid"], name="profileuse_cluster_profile")]
+        indexes = [
+            models.Index(fields=["account", "profile_uid"]),
+            models.Index(fields=["cluster"], name="profileuse_behind", condition=models.Q(behind=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id} runs {self.name} {self.version}"
+
+
+class SyncScope(models.Model):
+    """The latest word on one (account, resource[, project]): what its last run said, kept by the sync.
+
+    Pages read freshness and banners from here (a few rows), never by aggregating SyncRun.
+    """
+
+    account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
+    resource = models.CharField(max_length=40)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE)
+    last_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_status = models.CharField(max_length=10, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    ok_started_at = models.DateTimeField(null=True, blank=True, help_text="start of the last complete listing")
+    running_since = models.DateTimeField(null=True, blank=True)
+    progress_items = models.PositiveIntegerField(default=0, help_text="items so far of the running listing")
+    progress_total = models.PositiveIntegerField(null=True, blank=True, help_text="listmeta.count, when known")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "resource", "project"], name="syncscope_unique"),
+            models.UniqueConstraint(
+                fields=["account", "resource"], condition=models.Q(project__isnull=True), name="syncscope_tenant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.resource} {self.project or 'tenant'}"
+
+
+class FleetCount(models.Model):
+    """How many live rows of a resource in one project have one value of one field (precomputed).
+
+    Rewritten by the sync after each run of the (account, project, resource), so the overview's
+    tiles are a sum over a few hundred rows rather than a GROUP BY over the whole fleet.
+    """
+
+    account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE)
+    resource = models.CharField(max_length=20)  # clusters | edgehosts
+    dimension = models.CharField(max_length=30)  # state | health | cloud_type | edge_api_state | behind | site
+    value = models.CharField(max_length=255, blank=True)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["resource", "dimension"])]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.dimension}={self.value}: {self.count}"
+
+
+class HealthSample(models.Model):
+    """Unhealthy clusters and edge hosts over the whole fleet, one sample an hour (the overview's chart).
+
+    Written from the counts each time the sync refreshes them; the last refresh of the hour stands.
+    """
+
+    hour = models.DateTimeField(unique=True)
+    clusters_unhealthy = models.PositiveIntegerField(default=0)
+    clusters_total = models.PositiveIntegerField(default=0)
+    hosts_unhealthy = models.PositiveIntegerField(default=0)
+    hosts_total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["hour"]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00}: {self.clusters_unhealthy} clusters, {self.hosts_unhealthy} hosts"
+
+
+class SavedView(models.Model):
+    """A named list view (page, filters, sort, columns as a query string), private or shared."""
+
+    class Page(models.TextChoices):
+        CLUSTERS = "clusters"
+        EDGE_HOSTS = "edge_hosts", "edge hosts"
+        PROFILES = "profiles"
+        TIMELINE = "timeline"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=100)
+    page = models.CharField(max_length=20, choices=Page)
+    query = models.TextField(blank=True, help_text="the list's query string, without the page number")
+    shared = models.BooleanField(default=False, help_text="visible to every user")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["page", "name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "page", "name"], name="savedview_owner_page_name")]
+
+    def __str__(self) -> str:
+        return self.name

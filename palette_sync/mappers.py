@@ -6,6 +6,7 @@ without `metadata.uid` is unusable, and the client never yields one.
 
 from datetime import datetime
 
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 
@@ -191,6 +192,7 @@ def edgehost_fields(item: dict) -> dict:
         "agent_version": text(health.get("agentVersion"), 40),
         "cluster_uid": text(cluster.get("uid"), 64),
         "cluster_name": text(cluster.get("name"), 255),
+        "site": text(obj(obj(item.get("metadata")).get("labels")).get(settings.PALETTE_SITE_LABEL), 255),
     }
 
 

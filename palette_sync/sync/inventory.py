@@ -4,6 +4,7 @@ from dashboard.models import Cluster, ClusterProfile, EdgeHost, PaletteAccount, 
 from palette_sync import mappers
 from palette_sync.client import PaletteClient
 from palette_sync.errors import PaletteError
+from palette_sync.sync import rollups
 from palette_sync.sync.listing import Source, consume
 from palette_sync.sync.runs import Recorder
 
@@ -15,8 +16,15 @@ CLUSTERS = Source(
     watched=("state", "health", "profiles"),
     since={"state": "state_since", "health": "health_since"},
     carry=("kubernetes_version",),
+    after_write=lambda recorder, uids: rollups.write_profile_uses(recorder.account, uids),
 )
-PROFILES = Source("profiles", ClusterProfile, "clusterprofile", mappers.profile_fields)
+PROFILES = Source(
+    "profiles",
+    ClusterProfile,
+    "clusterprofile",
+    mappers.profile_fields,
+    after_write=lambda recorder, uids: rollups.refresh_profile_uses(recorder.account, uids),
+)
 EDGEHOSTS = Source(
     "edgehosts",
     EdgeHost,

@@ -35,6 +35,7 @@ class Source:
     carry: tuple[str, ...] = ()  # stored fields an enricher may reuse
     keep: tuple[str, ...] = ()  # model fields the listing never writes (the Edge Host API's)
     cascade: tuple[type, ...] = ()  # models whose rows go with a removed row (a project's contents)
+    after_write: Callable[[Recorder, list[str]], None] | None = None  # told the uids of rows it upserted
 
 
 def consume(
@@ -53,6 +54,7 @@ def consume(
     """
     batch: dict[str, dict] = {}
     complete = False
+    recorder.watch(items)
     try:
         # Pages are fetched in another thread while this one maps and writes (sync/fetch.py).
         for item in read_ahead(items):
@@ -129,6 +131,8 @@ def write_batch(recorder: Recorder, source: Source, batch: list[dict], enrich: E
             model.objects.filter(account=recorder.account, uid__in=seen).update(last_seen_at=recorder.now)
         upsert(model, rows, keep=source.keep)
         TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
+    if source.after_write is not None and rows:
+        source.after_write(recorder, [row.uid for row in rows])
     recorder.count(added=sum(1 for v in batch if is_new(stored.get(v["uid"]))), transitions=len(entries))
 
 

@@ -1,17 +1,20 @@
 """The SyncRun of one pass over one (account, resource[, project]): counts, spending and errors."""
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from dashboard.models import PaletteAccount, Project, SyncRun
+from dashboard.models import PaletteAccount, Project, SyncRun, SyncScope
 from palette_sync.client import PaletteClient
+from palette_sync.sync import rollups
 
 log = logging.getLogger(__name__)
 
 MAX_ERRORS = 50  # a run that fails on every item keeps the first few, and says how many more
+PROGRESS_EVERY = 2.0  # seconds between progress notes of a running listing (the sync page polls them)
 
 
 class Recorder:
@@ -28,6 +31,8 @@ class Recorder:
         self.before = client.stats.snapshot()
         self.errors: list[str] = []
         self.dropped_errors = 0
+        self.listing: object = None
+        self.progress_at = time.monotonic()
 
     def __str__(self) -> str:
         where = f" {self.project.name}" if self.project else ""
@@ -41,9 +46,16 @@ class Recorder:
         else:
             self.dropped_errors += 1
 
+    def watch(self, listing: object) -> None:
+        """The listing being read, whose `count` (listmeta.count) the progress notes quote."""
+        self.listing = listing
+
     def count(self, **increments: int) -> None:
         for name, n in increments.items():
             setattr(self.run, name, getattr(self.run, name) + n)
+        if time.monotonic() - self.progress_at >= PROGRESS_EVERY:
+            self.progress_at = time.monotonic()
+            rollups.record_progress(self.run, self.run.items, getattr(self.listing, "count", None))
 
     def finish(self, status: str) -> SyncRun:
         run = self.run
@@ -54,6 +66,7 @@ class Recorder:
         run.errors = self.errors + ([f"... and {self.dropped_errors} more"] if self.dropped_errors else [])
         run.finished_at = timezone.now()
         run.save()
+        rollups.after_run(run)
         log.info("sync %s: %s, %d items, %s", self, status, run.items, spent.requests)
         return run
 
@@ -72,6 +85,9 @@ def close_abandoned(account: PaletteAccount, resource: str, project: Project | N
         status=SyncRun.Status.FAILED,
         finished_at=now,
         errors=["abandoned: its worker stopped before the run ended (the scope's lock lapsed)"],
+    )
+    SyncScope.objects.filter(account=account, resource=resource, project=project, running_since__lt=cutoff).update(
+        running_since=None
     )
     if closed:
         log.warning("sync %s %s: closed %d abandoned run(s)", account, resource, closed)
@@ -112,7 +128,7 @@ def longest_first(account: PaletteAccount, scopes: list[Scope]) -> list[Scope]:
 def closed_run(account: PaletteAccount, resource: str, project: Project | None, status: str, reason: str) -> SyncRun:
     """Record a pass that did not run: skipped (another run holds the lock) or failed before it began."""
     now = timezone.now()
-    return SyncRun.objects.create(
+    run = SyncRun.objects.create(
         account=account,
         resource=resource,
         project=project,
@@ -121,3 +137,5 @@ def closed_run(account: PaletteAccount, resource: str, project: Project | None, 
         finished_at=now,
         errors=[reason],
     )
+    rollups.record_scope(run)
+    return run
