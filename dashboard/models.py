@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -517,6 +518,13 @@ class SavedView(models.Model):
         PROFILES = "profiles"
         TIMELINE = "timeline"
 
+    LIST_URLS = {
+        Page.CLUSTERS: "dashboard:cluster_list",
+        Page.EDGE_HOSTS: "dashboard:edgehost_list",
+        Page.PROFILES: "dashboard:profile_list",
+        Page.TIMELINE: "dashboard:timeline",
+    }
+
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
     name = models.CharField(max_length=100)
     page = models.CharField(max_length=20, choices=Page)
@@ -530,3 +538,12 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse(self.LIST_URLS[self.page]) + (f"?{self.query}" if self.query else "")
+
+    @classmethod
+    def visible_to(cls, user: object, page: str) -> list["SavedView"]:
+        """The user's own views of `page` and the shared ones, own first."""
+        views = cls.objects.filter(page=page).filter(models.Q(owner=user) | models.Q(shared=True))
+        return sorted(views.select_related("owner"), key=lambda v: (v.owner_id != user.pk, v.name.lower()))

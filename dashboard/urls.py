@@ -1,9 +1,19 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard.views import clusters, placeholder, saved
 
 app_name = "dashboard"
 urlpatterns = [
-    path("", views.cluster_list, name="cluster_list"),
-    path("clusters/", views.cluster_list, name="cluster_list_alias"),
+    path("", placeholder.page, name="overview"),
+    path("clusters/", clusters.cluster_list, name="cluster_list"),
+    path("clusters/<str:uid>/", clusters.cluster_detail, name="cluster_detail"),
+    path("profiles/", placeholder.page, name="profile_list"),
+    path("profiles/<str:uid>/", placeholder.page, name="profile_detail"),
+    path("edge-hosts/", placeholder.page, name="edgehost_list"),
+    path("edge-hosts/sites/", placeholder.page, name="site_list"),
+    path("edge-hosts/<str:uid>/", placeholder.page, name="edgehost_detail"),
+    path("timeline/", placeholder.page, name="timeline"),
+    path("sync/", placeholder.page, name="sync_status"),
+    path("views/", saved.savedview_create, name="savedview_create"),
+    path("views/<int:pk>/delete/", saved.savedview_delete, name="savedview_delete"),
 ]

@@ -35,50 +35,59 @@ SEP = "\x1f"  # joins (site, health, edge API state) in one FleetCount value
 RECOUNTS = {"clusters": ("clusters",), "edgehosts": ("edgehosts",), "edge_api": ("edgehosts",)}
 
 
-def latest_versions(account: PaletteAccount, profile_uids: Iterable[str]) -> dict[str, str]:
-    """profile version uid -> the newest version of its name, for the profiles synced so far."""
+def profile_versions(account: PaletteAccount, profile_uids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """profile version uid -> (its version, the newest version of its name), for the profiles synced so far.
+
+    The cluster listing names each profile by the uid of the version it runs, with an integer
+    revision rather than the version string (REFERENCE.md 8), so the profile's own row says which
+    version that is and whether it is the latest (REFERENCE.md 9).
+    """
     rows = ClusterProfile.objects.filter(account=account, uid__in=list(profile_uids), removed_at__isnull=True)
-    return {uid: latest or version for uid, latest, version in rows.values_list("uid", "latest_version", "version")}
+    return {
+        uid: (version, latest or version)
+        for uid, version, latest in rows.values_list("uid", "version", "latest_version")
+        if version or latest
+    }
 
 
 def write_profile_uses(account: PaletteAccount, uids: list[str]) -> None:
     """Rewrite the ProfileUse rows of the clusters `uids` from their stored `profiles` list."""
     clusters = list(Cluster.objects.filter(account=account, uid__in=uids).values_list("id", "profiles"))
     wanted = {p.get("uid", "") for _, profiles in clusters for p in profiles or []}
-    latest = latest_versions(account, wanted - {""})
-    uses = [
-        ProfileUse(
-            account=account,
-            cluster_id=cluster_id,
-            profile_uid=p["uid"],
-            name=p.get("name", ""),
-            version=p.get("version", ""),
-            latest_version=latest.get(p["uid"], ""),
-            behind=behind(p.get("version", ""), latest.get(p["uid"])),
-        )
-        for cluster_id, profiles in clusters
-        for p in {p.get("uid"): p for p in profiles or [] if p.get("uid")}.values()
-    ]
+    known = profile_versions(account, wanted - {""})
+    uses = []
+    for cluster_id, profiles in clusters:
+        for p in {p.get("uid"): p for p in profiles or [] if p.get("uid")}.values():
+            version, latest = known.get(p["uid"], (p.get("version", ""), ""))
+            uses.append(
+                ProfileUse(
+                    account=account,
+                    cluster_id=cluster_id,
+                    profile_uid=p["uid"],
+                    name=p.get("name", ""),
+                    version=version,
+                    latest_version=latest,
+                    behind=behind(version, latest),
+                )
+            )
     with transaction.atomic():
         ProfileUse.objects.filter(cluster_id__in=[c for c, _ in clusters]).delete()
         ProfileUse.objects.bulk_create(uses, batch_size=500)
 
 
-def behind(version: str, latest: str | None) -> bool | None:
-    """Whether `version` is older than the name's latest; None when the latest is unknown."""
+def behind(version: str, latest: str) -> bool | None:
+    """Whether `version` is older than the name's latest; None when either is unknown."""
     if not latest or not version:
         return None
     return version != latest
 
 
 def refresh_profile_uses(account: PaletteAccount, profile_uids: list[str]) -> None:
-    """After profile versions changed: set each use's latest version and `behind` again."""
-    latest = latest_versions(account, profile_uids)
-    for uid, newest in latest.items():
-        uses = ProfileUse.objects.filter(account=account, profile_uid=uid)
-        uses.exclude(latest_version=newest).update(latest_version=newest)
-        uses.filter(version=newest).exclude(behind=False).update(behind=False)
-        uses.exclude(version=newest).exclude(version="").exclude(behind=True).update(behind=True)
+    """After profile versions changed: set each use's version, latest version and `behind` again."""
+    for uid, (version, latest) in profile_versions(account, profile_uids).items():
+        ProfileUse.objects.filter(account=account, profile_uid=uid).exclude(
+            version=version, latest_version=latest, behind=behind(version, latest)
+        ).update(version=version, latest_version=latest, behind=behind(version, latest))
 
 
 def refresh_counts(account: PaletteAccount, project: Project | None, resource: str) -> None:

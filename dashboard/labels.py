@@ -1,0 +1,69 @@
+"""How Palette's stored values read on a page: `UnHealthy` -> "Unhealthy", "" -> "unknown".
+
+Pages filter on the stored value and show the readable one; a value nobody knows is "unknown",
+never 0 and never healthy (issue: pages).
+"""
+
+UNKNOWN = "unknown"
+
+# Palette's spellings that a plain capitalisation would get wrong.
+WORDS = {
+    "aws": "AWS",
+    "eks": "EKS",
+    "aks": "AKS",
+    "gcp": "GCP",
+    "gke": "GKE",
+    "azure": "Azure",
+    "vsphere": "vSphere",
+    "maas": "MAAS",
+    "openstack": "OpenStack",
+    "edge-native": "Edge native",
+    "in-use": "In use",
+    "unhealthy": "Unhealthy",
+    "auth_failed": "Login refused",
+    "tls_failed": "Certificate not trusted",
+    "no_access": "No credentials",
+    "edge_api_state": "Edge API",
+}
+
+# The tone of a value: ok, bad, warn or unknown; the page shows an icon and the text beside the colour.
+TONES = {
+    "healthy": "ok",
+    "running": "ok",
+    "ready": "ok",
+    "reachable": "ok",
+    "ok": "ok",
+    "unhealthy": "bad",
+    "error": "bad",
+    "failed": "bad",
+    "unreachable": "bad",
+    "auth_failed": "bad",
+    "tls_failed": "bad",
+    "provisioning": "warn",
+    "pending": "warn",
+    "deleting": "warn",
+    "importing": "warn",
+    "partial": "warn",
+    "running_sync": "warn",
+    "deleted": "unknown",
+    "warning": "warn",
+}
+ICONS = {"ok": "✓", "bad": "✕", "warn": "!", "unknown": "?", "info": "·"}
+
+
+def readable(value: object) -> str:
+    """A stored Palette value as people read it."""
+    if value is None or value == "":
+        return UNKNOWN
+    text = str(value)
+    key = text.lower()
+    if key in WORDS:
+        return WORDS[key]
+    return text[:1].upper() + text[1:].replace("_", " ") if not text[:1].isupper() else text
+
+
+def tone(value: object) -> str:
+    """ok | bad | warn | unknown: the colour class of a value (never its only signal)."""
+    if value is None or value == "":
+        return "unknown"
+    return TONES.get(str(value).lower(), "info")

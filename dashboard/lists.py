@@ -1,0 +1,179 @@
+"""The declarative inventory list: a queryset, a filter set, a table, a template (NetBox's shape).
+
+Everything a list shows is in its URL: filters, `sort`, `page`, `per_page` and the chosen `cols`.
+htmx requests get only the `#table` partial (which also refreshes the filter messages out of
+band); a history restore gets the whole page. `?export=csv` streams every row of exactly the
+current view. A parameter the list cannot use is dropped with a message, never a 500.
+"""
+
+import csv
+from collections.abc import Iterator
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import strip_tags
+from django.views.decorators.vary import vary_on_headers
+from django.views.generic import TemplateView
+from django_filters import FilterSet
+from django_tables2 import SingleTableMixin, Table
+
+from dashboard.freshness import freshness
+from dashboard.models import SavedView
+
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+STATE_PARAMS = ("sort", "page", "per_page", "cols", "export")
+
+
+class Echo:
+    """A file-like object whose write() returns the line, for csv.writer into a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@method_decorator(vary_on_headers("HX-Request", "HX-History-Restore-Request"), name="dispatch")
+class FleetList(SingleTableMixin, TemplateView):
+    """A filtered, sorted, paged inventory list with column choice, saved views and CSV export."""
+
+    filterset_class: type[FilterSet]
+    table_class: type[Table]
+    saved_page: str
+    resources: tuple[str, ...]
+    title: str
+    partial = "table"
+
+    def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        self.notes: list[str] = []
+        self.params = self.clean_params(request.GET)
+        self.filterset = self.build_filterset()
+        self.object_list = self.filterset.qs
+        if self.params.get("export") == "csv":
+            return self.export_csv()
+        return super().get(request, *args, **kwargs)
+
+    # -- what the URL asks for ------------------------------------------------------------------
+
+    def clean_params(self, query: QueryDict) -> QueryDict:
+        """The request's parameters with the paging ones checked; what cannot be used is noted and dropped."""
+        params = query.copy()
+        for name in ("page", "per_page"):
+            value = params.get(name)
+            if value is None:
+                continue
+            limit = MAX_PER_PAGE if name == "per_page" else 10**9
+            if not value.isdigit() or not 1 <= int(value) <= limit:
+                self.notes.append(f"“{value[:40]}” is not a valid {name.replace('_', ' ')}: ignored.")
+                params.pop(name)
+        known = dict(self.table_class.optional())
+        cols = params.getlist("cols")
+        unknown = [c for c in cols if c not in known]
+        if unknown:
+            self.notes.append(f"Unknown column {', '.join(repr(c[:40]) for c in unknown)}: ignored.")
+            params.setlist("cols", [c for c in cols if c in known])
+        return params
+
+    def build_filterset(self) -> FilterSet:
+        """The filter set on the request; a filter whose value is invalid is dropped with its message."""
+        queryset = self.get_queryset()
+        filterset = self.filterset_class(self.params, queryset=queryset, request=self.request)
+        if filterset.is_valid():
+            return filterset
+        self.filter_errors = {name: list(errors) for name, errors in filterset.form.errors.items()}
+        for name, errors in self.filter_errors.items():
+            label = filterset.form.fields[name].label if name in filterset.form.fields else name
+            self.notes.append(f"{label}: {' '.join(errors)} This filter was not applied.")
+        cleaned = self.params.copy()
+        for name in self.filter_errors:
+            cleaned.pop(name, None)
+        filterset = self.filterset_class(cleaned, queryset=queryset, request=self.request)
+        filterset.is_valid()
+        return filterset
+
+    def get_queryset(self) -> QuerySet:
+        return self.table_class._meta.model.objects.select_related("project", "account").order_by("name", "pk")
+
+    def chosen_columns(self) -> list[str]:
+        return self.params.getlist("cols") or list(self.table_class.DEFAULT)
+
+    # -- the table --------------------------------------------------------------------------------
+
+    def get_table_kwargs(self) -> dict:
+        chosen = set(self.chosen_columns())
+        if self.params.get("removed"):
+            chosen.add("removed_at")
+        return {"exclude": [name for name in self.table_class.base_columns if name not in chosen]}
+
+    def get_table(self, **kwargs: object) -> Table:
+        self.request.GET = self.params  # RequestConfig reads sort and page from the request
+        return super().get_table(**kwargs)
+
+    def get_table_pagination(self, table: Table) -> dict:
+        return {"per_page": int(self.params.get("per_page", PER_PAGE))}
+
+    def get_template_names(self) -> list[str]:
+        htmx = self.request.htmx
+        if htmx and not htmx.history_restore_request and not htmx.boosted:
+            return [f"{self.template_name}#{self.partial}"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs: object) -> dict:
+        context = super().get_context_data(**kwargs)
+        state = self.params.copy()
+        for name in ("page", "export"):
+            state.pop(name, None)
+        export = state.copy()
+        export["export"] = "csv"
+        context.update(
+            title=self.title,
+            filter=self.filterset,
+            notes=self.notes,
+            freshness=freshness(self.resources),
+            columns=self.table_class.optional(),
+            chosen=self.chosen_columns(),
+            view_query=state.urlencode(),
+            export_query=export.urlencode(),
+            saved_page=self.saved_page,
+        )
+        if not self.request.htmx or self.request.htmx.history_restore_request:
+            context["saved_views"] = SavedView.visible_to(self.request.user, self.saved_page)
+        return context
+
+    # -- CSV --------------------------------------------------------------------------------------
+
+    def export_csv(self) -> StreamingHttpResponse:
+        """Every row of the current view (all pages), streamed, in the chosen columns."""
+        table = self.get_table(**self.get_table_kwargs())  # applies the sort to object_list
+        columns = [column for column in table.columns if column.visible]
+        rows = table.data.data if hasattr(table.data, "data") else self.object_list
+
+        def lines() -> Iterator[str]:
+            out = csv.writer(Echo())
+            yield out.writerow([str(column.header) for column in columns])
+            chunk: list = []
+            for record in rows.iterator(chunk_size=1000):
+                chunk.append(record)
+                if len(chunk) == 1000:
+                    yield from self.csv_rows(out, chunk, columns)
+                    chunk = []
+            yield from self.csv_rows(out, chunk, columns)
+
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.saved_page}-{stamp}.csv"'
+        return response
+
+    def csv_rows(self, out: csv.writer, records: list, columns: list) -> Iterator[str]:
+        table = self.table_class(
+            records, exclude=[c for c in self.table_class.base_columns if c not in {column.name for column in columns}]
+        )
+        for row in table.rows:
+            yield out.writerow([cell_text(row.get_cell_value(column.name)) for column in columns])
+
+
+def cell_text(value: object) -> str:
+    """A cell as plain text for CSV: no markup, and a leading formula character defused."""
+    text = strip_tags(str(value)).replace("\xa0", " ").strip()
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

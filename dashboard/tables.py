@@ -1,0 +1,222 @@
+"""Sortable tables of the inventory lists (django-tables2). Cells show readable values; every state
+has its icon and text beside its colour; unknown reads "unknown", never 0."""
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from dashboard import labels
+from dashboard.models import Cluster, EdgeHost
+from dashboard.templatetags.fleet import age, badge, when
+
+
+class FleetTable(tables.Table):
+    """Columns every synced inventory has; `DEFAULT` names those shown until the user picks."""
+
+    DEFAULT: tuple[str, ...] = ()
+
+    project = tables.Column(accessor="project__name", verbose_name="Project", default="—")
+    account = tables.Column(accessor="account__name", verbose_name="Account")
+    first_seen_at = tables.Column(verbose_name="First seen", empty_values=())
+    modified_at = tables.Column(verbose_name="Last modified", empty_values=())
+    removed_at = tables.Column(verbose_name="Removed", empty_values=())
+
+    class Meta:
+        template_name = "dashboard/table.html"
+        attrs = {"class": "data"}
+        orderable = True
+        empty_text = "Nothing matches these filters."
+
+    @classmethod
+    def optional(cls) -> list[tuple[str, str]]:
+        """(column name, header) of every column the user may choose."""
+        return [(name, str(column.verbose_name)) for name, column in cls.base_columns.items()]
+
+    def value_first_seen_at(self, value: object) -> str:
+        return iso(value)
+
+    def value_modified_at(self, value: object) -> str:
+        return iso(value)
+
+    def value_removed_at(self, value: object) -> str:
+        return iso(value)
+
+    def value_state(self, value: str) -> str:
+        return labels.readable(value)
+
+    def value_health(self, value: str) -> str:
+        return labels.readable(value)
+
+    def render_first_seen_at(self, value: object) -> str:
+        return when(value)
+
+    def render_modified_at(self, value: object) -> str:
+        return when(value)
+
+    def render_removed_at(self, value: object) -> str:
+        return when(value, empty="")
+
+
+def iso(value: object) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else ""
+
+
+def state_cell(value: str, since: object) -> str:
+    """A badge, and for a non-healthy value how long it has held."""
+    if since is None or labels.tone(value) == "ok":
+        return badge(value)
+    return format_html('{} <small class="since">for {}</small>', badge(value), age(since))
+
+
+class ClusterTable(FleetTable):
+    """The cluster list (issue: pages, /clusters/)."""
+
+    DEFAULT = ("name", "project", "cloud_type", "state", "health", "kubernetes_version", "profiles", "heartbeat_at")
+
+    name = tables.Column(verbose_name="Name", attrs={"td": {"class": "name"}})
+    cloud_type = tables.Column(verbose_name="Cloud")
+    state = tables.Column(verbose_name="State", empty_values=())
+    health = tables.Column(verbose_name="Health", order_by=("health", "health_since"), empty_values=())
+    kubernetes_version = tables.Column(verbose_name="Kubernetes", empty_values=())
+    profiles = tables.Column(verbose_name="Profiles", orderable=False, empty_values=())
+    node_count = tables.Column(verbose_name="Nodes", empty_values=())
+    heartbeat_at = tables.Column(verbose_name="Heartbeat", empty_values=())
+    location = tables.Column(verbose_name="Location")
+    agent_version = tables.Column(verbose_name="Agent")
+
+    class Meta(FleetTable.Meta):
+        model = Cluster
+        fields = ()
+        sequence = (
+            "name",
+            "account",
+            "project",
+            "cloud_type",
+            "state",
+            "health",
+            "kubernetes_version",
+            "profiles",
+            "node_count",
+            "heartbeat_at",
+            "location",
+            "agent_version",
+            "...",
+        )
+
+    def render_name(self, record: Cluster) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("dashboard:cluster_detail", args=[record.uid]), record.name)
+
+    def render_cloud_type(self, value: str) -> str:
+        return labels.readable(value)
+
+    def render_state(self, record: Cluster) -> str:
+        return state_cell(record.state, record.state_since)
+
+    def render_health(self, record: Cluster) -> str:
+        return state_cell(record.health, record.health_since)
+
+    def render_kubernetes_version(self, value: str) -> str:
+        return value or "unknown"
+
+    def render_profiles(self, record: Cluster) -> str:
+        uses = getattr(record, "uses", None)
+        if uses is None:
+            uses = record.profile_uses.all()
+        if not uses:
+            return format_html('<span class="muted">{}</span>', "none reported")
+        return format_html_join(
+            " ",
+            '<span class="profile{}" title="{}">{} {}{}</span>',
+            (
+                (
+                    " behind" if u.behind else "",
+                    f"latest {u.latest_version}" if u.behind else "",
+                    u.name,
+                    u.version,
+                    " ↑" if u.behind else "",
+                )
+                for u in uses
+            ),
+        )
+
+    def render_node_count(self, record: Cluster) -> str:
+        if record.node_count is None:
+            return "unknown"
+        healthy = "unknown" if record.nodes_healthy is None else record.nodes_healthy
+        return format_html("{} <small class='muted'>({} healthy)</small>", record.node_count, healthy)
+
+    def render_heartbeat_at(self, value: object) -> str:
+        return when(value)
+
+    def value_heartbeat_at(self, value: object) -> str:
+        return iso(value)
+
+    def value_profiles(self, record: Cluster) -> str:
+        return "; ".join(f"{u.name} {u.version}" for u in record.profile_uses.all())
+
+    def value_node_count(self, value: object) -> str:
+        return "" if value is None else str(value)
+
+
+class EdgeHostTable(FleetTable):
+    """The edge-host list: Palette's view and the host's own API side by side."""
+
+    DEFAULT = ("name", "project", "site", "state", "health", "edge_api_state", "cluster_name", "os", "host_address")
+
+    name = tables.Column(verbose_name="Name", attrs={"td": {"class": "name"}})
+    site = tables.Column(verbose_name="Site", default="—")
+    state = tables.Column(verbose_name="State", empty_values=())
+    health = tables.Column(verbose_name="Health", order_by=("health", "health_since"), empty_values=())
+    edge_api_state = tables.Column(
+        verbose_name="Edge API", order_by=("edge_api_state", "edge_api_since"), empty_values=()
+    )
+    cluster_name = tables.Column(verbose_name="Cluster", default="—")
+    os = tables.Column(verbose_name="OS", default="unknown")
+    host_address = tables.Column(verbose_name="Address", default="unknown")
+    agent_version = tables.Column(verbose_name="Agent", default="unknown")
+    arch = tables.Column(verbose_name="Arch", default="unknown")
+    edge_api_checked_at = tables.Column(verbose_name="Last read", empty_values=())
+
+    class Meta(FleetTable.Meta):
+        model = EdgeHost
+        fields = ()
+        sequence = (
+            "name",
+            "account",
+            "project",
+            "site",
+            "state",
+            "health",
+            "edge_api_state",
+            "cluster_name",
+            "os",
+            "host_address",
+            "agent_version",
+            "arch",
+            "edge_api_checked_at",
+            "...",
+        )
+
+    def render_name(self, record: EdgeHost) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("dashboard:edgehost_detail", args=[record.uid]), record.name)
+
+    def render_state(self, record: EdgeHost) -> str:
+        return state_cell(record.state, record.state_since)
+
+    def render_health(self, record: EdgeHost) -> str:
+        return state_cell(record.health, record.health_since)
+
+    def render_edge_api_state(self, record: EdgeHost) -> str:
+        cell = state_cell(record.edge_api_state, record.edge_api_since if record.edge_api_problem else None)
+        if record.edge_api_error and record.edge_api_problem:
+            return format_html('<span title="{}">{}</span>', record.edge_api_error, cell)
+        return cell
+
+    def render_edge_api_checked_at(self, value: object) -> str:
+        return when(value, empty="never")
+
+    def value_edge_api_state(self, value: str) -> str:
+        return labels.readable(value)
+
+    def value_edge_api_checked_at(self, value: object) -> str:
+        return iso(value)

@@ -1,0 +1,59 @@
+"""Template helpers of the fleet pages: readable values, state badges, ages."""
+
+import json
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+from dashboard import labels
+
+register = template.Library()
+
+
+@register.filter
+def readable(value: object) -> str:
+    return labels.readable(value)
+
+
+@register.simple_tag
+def badge(value: object, label: str = "") -> str:
+    """A state badge: colour, icon and text together (colour is never the only signal)."""
+    tone = labels.tone(value)
+    return format_html(
+        '<span class="badge tone-{}"><span class="icon" aria-hidden="true">{}</span>{}</span>',
+        tone,
+        labels.ICONS.get(tone, "·"),
+        label or labels.readable(value),
+    )
+
+
+@register.filter
+def age(moment: datetime | None) -> str:
+    """ "3 hours" since `moment`; "under a minute"; "" when unknown."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "under a minute"
+    return timesince(moment, depth=1)
+
+
+@register.simple_tag
+def when(moment: datetime | None, empty: str = "unknown") -> str:
+    """A <time> with the exact moment in its title and its age as text."""
+    if moment is None:
+        return format_html('<span class="muted">{}</span>', empty)
+    return format_html(
+        '<time datetime="{}" title="{}">{} ago</time>',
+        moment.isoformat(),
+        timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z"),
+        age(moment),
+    )
+
+
+@register.filter
+def pretty_json(value: object) -> str:
+    """JSON indented for reading (escaped by the template like any text)."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
