@@ -84,4 +84,6 @@ def merge(recorder: Recorder, host: EdgeHost, probe: edge.EdgeProbe) -> list[Tim
     values = {"uid": host.uid, "name": host.name, "project_id": host.project_id}
     entry = transition(recorder, EDGE_API, values, "edge_api_state", before, probe.state)
     entry.severity = "warning" if probe.state in TROUBLE else "info"
+    entry.kind = TimelineEntry.Kind.EDGE  # what the host's own API said, apart from Palette's view
+    entry.source_id = entry.source_id.replace("edge_api:", "edge:", 1)
     return [entry]

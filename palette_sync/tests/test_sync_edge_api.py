@@ -78,7 +78,7 @@ def test_it_records_a_change_of_state_once(synced, edge_sim: EdgeSim) -> None:
 
     refused = set(EdgeHost.objects.filter(edge_api_state="auth_failed").values_list("uid", flat=True))
     assert refused == was_reachable
-    entries = TimelineEntry.objects.filter(kind="transition", details__field="edge_api_state")
+    entries = TimelineEntry.objects.filter(kind="edge", details__field="edge_api_state")
     assert entries.count() == len(was_reachable)
     assert set(entries.values_list("severity", flat=True)) == {"warning"}
     entry = entries.first()
