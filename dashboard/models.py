@@ -123,6 +123,8 @@ class Project(SyncedModel):
 class Cluster(SyncedModel):
     """A Palette cluster (spectrocluster), from the dashboard cluster search (REFERENCE.md 8)."""
 
+    UNHEALTHY = "UnHealthy"  # as Palette spells it (REFERENCE.md 8)
+
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
     cloud_type = models.CharField(max_length=40, blank=True)
     state = models.CharField(max_length=40, blank=True)
@@ -227,6 +229,15 @@ class EdgeHost(SyncedModel):
     edge_api_error = models.CharField(max_length=500, blank=True)
     edge_facts = models.JSONField(default=dict, blank=True, help_text="what the host's own API reported")
 
+    UNHEALTHY = "unhealthy"  # as Palette spells it (REFERENCE.md 10)
+    # The host's own API could not be read: unlike "unknown" (not checked) or "no_access" (no credentials).
+    API_PROBLEMS = (
+        EdgeApiState.UNREACHABLE,
+        EdgeApiState.AUTH_FAILED,
+        EdgeApiState.TLS_FAILED,
+        EdgeApiState.ERROR,
+    )
+
     # Fields the Palette sync never overwrites.
     EDGE_API_FIELDS = ("edge_api_state", "edge_api_since", "edge_api_checked_at", "edge_api_error", "edge_facts")
 
@@ -246,12 +257,7 @@ class EdgeHost(SyncedModel):
     @property
     def edge_api_problem(self) -> bool:
         """Whether the host's own API could not be read (not merely unchecked or without credentials)."""
-        return self.edge_api_state in (
-            self.EdgeApiState.UNREACHABLE,
-            self.EdgeApiState.AUTH_FAILED,
-            self.EdgeApiState.TLS_FAILED,
-            self.EdgeApiState.ERROR,
-        )
+        return self.edge_api_state in self.API_PROBLEMS
 
 
 class EdgeCredential(models.Model):

@@ -1,10 +1,10 @@
 from django.urls import path
 
-from dashboard.views import clusters, placeholder, saved
+from dashboard.views import clusters, overview, placeholder, saved
 
 app_name = "dashboard"
 urlpatterns = [
-    path("", placeholder.page, name="overview"),
+    path("", overview.overview, name="overview"),
     path("clusters/", clusters.cluster_list, name="cluster_list"),
     path("clusters/<str:uid>/", clusters.cluster_detail, name="cluster_detail"),
     path("profiles/", placeholder.page, name="profile_list"),

@@ -25,7 +25,7 @@ from dashboard.models import (
     SyncScope,
 )
 
-UNHEALTHY = {"clusters": "UnHealthy", "edgehosts": "unhealthy"}  # as Palette spells it (REFERENCE.md 8, 10)
+UNHEALTHY = {"clusters": Cluster.UNHEALTHY, "edgehosts": EdgeHost.UNHEALTHY}
 COUNTED = {
     "clusters": (Cluster, ("state", "health", "cloud_type")),
     "edgehosts": (EdgeHost, ("state", "health", "edge_api_state", "site")),
