@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import django_filters as filters
 from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -30,17 +29,11 @@ REMOVED = [("", "live only"), ("recent", "removed in the last 72 h"), ("all", "l
 RECENTLY_REMOVED = timedelta(hours=72)
 
 
-def no_nul(value: str) -> None:
-    """PostgreSQL cannot store or compare a NUL character: refuse it with a message, not a 500."""
-    if "\x00" in value:
-        raise ValidationError("contains a NUL character")
-
-
 class Text(filters.CharFilter):
-    """A free-text filter that refuses NUL characters and over-long input."""
+    """A free-text filter of bounded length. Django's CharField refuses NUL characters, which
+    PostgreSQL cannot compare (a 500 before): the list drops the filter and says why."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("validators", [no_nul])
         kwargs.setdefault("max_length", 200)
         super().__init__(*args, **kwargs)
 
@@ -147,16 +140,149 @@ class ClusterFilter(FleetFilter):
 class EdgeHostFilter(FleetFilter):
     """Filters of the edge-host list: as for clusters, plus the edge API state and the site."""
 
-    SEARCHED = ("name", "project__name", "host_address", "site", "cluster_name", "os")
+    SEARCHED = ("name", "project__name", "host_address", "mac_address", "site", "cluster_name", "os")
     state = ValueFilter(resource="edgehosts", dimension="state", label="State")
     health = ValueFilter(resource="edgehosts", dimension="health", label="Health")
-    edge_api_state = ValueFilter(resource="edgehosts", dimension="edge_api_state", label="Edge API")
-    site = Text(lookup_expr="exact", label="Site")
+    # A fixed set, stored as is ("unknown" is a stored state, not an empty value): no counted choices.
+    edge_api_state = filters.MultipleChoiceFilter(
+        choices=[(state, labels.readable(state)) for state in EdgeHost.EdgeApiState.values],
+        widget=forms.CheckboxSelectMultiple,
+        label="Edge API",
+    )
+    # Exact and unstripped, as the site roll-up links to it; as long as the column.
+    site = Text(lookup_expr="exact", label="Site", max_length=255, strip=False)
+    no_site = filters.BooleanFilter(method="by_no_site", label="No site label", widget=forms.CheckboxInput)
     unhealthy_for = filters.ChoiceFilter(choices=AGES, method="by_unhealthy_for", label="Unhealthy longer than")
+    unreadable_for = filters.ChoiceFilter(
+        choices=AGES, method="by_unreadable_for", label="Edge API unreadable longer than"
+    )
+    read_older = filters.ChoiceFilter(choices=AGES, method="by_read_older", label="Edge API not read for")
 
     class Meta:
         model = EdgeHost
-        fields = ["q", "account", "project", "state", "health", "edge_api_state", "site"]
+        fields = ["q", "account", "project", "state", "health", "edge_api_state", "site", "no_site"]
+
+    def by_no_site(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+        return qs.filter(site="") if value else qs
 
     def by_unhealthy_for(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return qs.filter(health="unhealthy", health_since__lt=timezone.now() - age(value))
+        return qs.filter(health=EdgeHost.UNHEALTHY, health_since__lt=timezone.now() - age(value))
+
+    def by_unreadable_for(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(edge_api_state__in=EdgeHost.API_PROBLEMS, edge_api_since__lt=timezone.now() - age(value))
+
+    def by_read_older(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        """Hosts whose own API was last read before then, or never (what the reader has not reached)."""
+        cutoff = timezone.now() - age(value)
+        return qs.filter(Q(edge_api_checked_at__lt=cutoff) | Q(edge_api_checked_at__isnull=True))
+
+
+# -- The timeline (issue: pages, /timeline/) ----------------------------------------------------------------
+# Every filter here is an equality on a column with a `(column, -occurred_at, -id)` index (TimelineEntry.Meta),
+# so a page of the newest matches is an index walk at any table size (dashboard/keyset.py).
+
+TIMELINE_KINDS = [("audit", "Audit"), ("event", "Event"), ("transition", "Transition"), ("edge", "Edge API")]
+# Palette's severities are free strings (REFERENCE.md 12: events say Normal | Warning); the sync writes
+# info | warning for what it observes; audits have none.
+SEVERITIES = {
+    "info": ("info", "Info", "Normal", "normal"),
+    "warning": ("warning", "Warning", "WARNING"),
+    "error": ("error", "Error", "ERROR", "critical", "Critical"),
+    UNKNOWN: ("",),
+}
+# The spellings of a subject's kind: transitions say `cluster`, Palette's audits and events `spectrocluster`.
+SUBJECT_KINDS = {
+    "cluster": ("cluster", "spectrocluster", "SpectroCluster"),
+    "clusterprofile": ("clusterprofile", "ClusterProfile"),
+    "edgehost": ("edgehost", "EdgeHost"),
+    "project": ("project", "Project"),
+}
+SUBJECT_KIND_ALIASES = {"profile": "clusterprofile", "spectrocluster": "cluster", "edge_host": "edgehost"}
+SUBJECT_LIMIT = 200  # the subjects a name search may match: beyond that, type more of the name
+LOCAL_TIME = "%Y-%m-%dT%H:%M"
+
+
+def is_palette_uid(text: str) -> bool:
+    """Palette's uids are 24 hex digits: such a search needs no name lookup."""
+    return len(text) == 24 and all(c in "0123456789abcdef" for c in text)
+
+
+class SubjectKindField(filters.fields.ChoiceField):
+    """A subject kind, taking `profile` for `clusterprofile` and any letter case."""
+
+    def to_python(self, value: object) -> str:
+        value = super().to_python(value).lower()
+        return SUBJECT_KIND_ALIASES.get(value, value)
+
+
+class SubjectKindFilter(filters.ChoiceFilter):
+    field_class = SubjectKindField
+
+
+def local_time(label: str, lookup: str) -> filters.DateTimeFilter:
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_TIME)
+    return filters.DateTimeFilter(field_name="occurred_at", lookup_expr=lookup, label=label, widget=widget)
+
+
+class TimelineFilter(filters.FilterSet):
+    """Filters of the merged timeline. `q` (the search box) and `subject` both take a uid or part of a name."""
+
+    q = Text(method="by_subject", label="Search")
+    kind = filters.MultipleChoiceFilter(choices=TIMELINE_KINDS, widget=forms.CheckboxSelectMultiple, label="Kind")
+    severity = filters.MultipleChoiceFilter(
+        choices=[(key, key) for key in SEVERITIES], method="by_severity", widget=forms.CheckboxSelectMultiple
+    )
+    account = filters.ModelMultipleChoiceFilter(queryset=PaletteAccount.objects.all(), widget=forms.SelectMultiple)
+    project = filters.ModelMultipleChoiceFilter(
+        queryset=Project.objects.filter(removed_at__isnull=True), widget=forms.SelectMultiple
+    )
+    subject = Text(method="by_subject", label="Subject (uid or name)")
+    subject_kind = SubjectKindFilter(
+        choices=[
+            ("cluster", "Cluster"),
+            ("clusterprofile", "Cluster profile"),
+            ("edgehost", "Edge host"),
+            ("project", "Project"),
+        ],
+        method="by_subject_kind",
+        label="Subject kind",
+        empty_label="any",
+    )
+    actor = Text(field_name="actor", label="Actor (exact)")
+    since = local_time("Since", "gte")
+    until = local_time("Until", "lte")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.notes: list[str] = []
+
+    def by_severity(self, qs: QuerySet, name: str, value: list[str]) -> QuerySet:
+        if not value:
+            return qs
+        return qs.filter(severity__in=[spelling for key in value for spelling in SEVERITIES[key]])
+
+    def by_subject_kind(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(subject_kind__in=SUBJECT_KINDS[value]) if value else qs
+
+    def by_subject(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return qs
+        uids = [] if is_palette_uid(value) else self.uids_named(value)
+        return qs.filter(subject_uid__in=[value, *uids])
+
+    def uids_named(self, text: str) -> list[str]:
+        """The uids of clusters, profile versions, edge hosts and projects whose name contains `text`: one query."""
+        from dashboard.models import ClusterProfile  # kept out of the shared import line at the top
+
+        named = [
+            model.objects.filter(name__icontains=text).order_by().values_list("uid", flat=True)
+            for model in (Cluster, ClusterProfile, EdgeHost, Project)
+        ]
+        uids = list(named[0].union(*named[1:], all=True)[: SUBJECT_LIMIT + 1])
+        if len(uids) > SUBJECT_LIMIT:
+            self.notes.append(
+                f"“{text[:40]}” names more than {SUBJECT_LIMIT} clusters, profiles, edge hosts and projects: "
+                f"showing entries about {SUBJECT_LIMIT} of them. Type more of the name."
+            )
+        return uids[:SUBJECT_LIMIT]

@@ -3,7 +3,7 @@
 from urllib.parse import parse_qsl, urlencode
 
 from django.contrib import messages
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
@@ -26,7 +26,8 @@ def savedview_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, "A saved view needs a name.")
         return redirect(view.get_absolute_url())
     try:
-        view.save()
+        with transaction.atomic():
+            view.save()
     except IntegrityError:
         messages.error(request, f"You already have a view named “{name}” on this page.")
         return redirect(view.get_absolute_url())
