@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard.views import clusters, overview, placeholder, saved
+from dashboard.views import clusters, overview, placeholder, saved, sync, timeline
 
 app_name = "dashboard"
 urlpatterns = [
@@ -12,8 +12,8 @@ urlpatterns = [
     path("edge-hosts/", placeholder.page, name="edgehost_list"),
     path("edge-hosts/sites/", placeholder.page, name="site_list"),
     path("edge-hosts/<str:uid>/", placeholder.page, name="edgehost_detail"),
-    path("timeline/", placeholder.page, name="timeline"),
-    path("sync/", placeholder.page, name="sync_status"),
+    path("timeline/", timeline.timeline_list, name="timeline"),
+    path("sync/", sync.sync_status, name="sync_status"),
     path("views/", saved.savedview_create, name="savedview_create"),
     path("views/<int:pk>/delete/", saved.savedview_delete, name="savedview_delete"),
 ]
