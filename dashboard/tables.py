@@ -1,6 +1,8 @@
 """Sortable tables of the inventory lists (django-tables2). Cells show readable values; every state
 has its icon and text beside its colour; unknown reads "unknown", never 0."""
 
+from urllib.parse import urlencode
+
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -25,6 +27,7 @@ class FleetTable(tables.Table):
         template_name = "dashboard/table.html"
         attrs = {"class": "data"}
         orderable = True
+        order_by = ("name",)  # the default order, marked on its header like any chosen sort
         empty_text = "Nothing matches these filters."
 
     @classmethod
@@ -159,22 +162,28 @@ class ClusterTable(FleetTable):
 
 
 class EdgeHostTable(FleetTable):
-    """The edge-host list: Palette's view and the host's own API side by side."""
+    """The edge-host list: Palette's view and the host's own API side by side.
+
+    Text columns keep `empty_values=()` so that an empty value reaches the render and value methods:
+    the page says "unknown" (never a blank that reads as nothing wrong) and the CSV an empty cell.
+    """
 
     DEFAULT = ("name", "project", "site", "state", "health", "edge_api_state", "cluster_name", "os", "host_address")
 
     name = tables.Column(verbose_name="Name", attrs={"td": {"class": "name"}})
-    site = tables.Column(verbose_name="Site", default="—")
+    site = tables.Column(verbose_name="Site", empty_values=())
     state = tables.Column(verbose_name="State", empty_values=())
     health = tables.Column(verbose_name="Health", order_by=("health", "health_since"), empty_values=())
     edge_api_state = tables.Column(
         verbose_name="Edge API", order_by=("edge_api_state", "edge_api_since"), empty_values=()
     )
-    cluster_name = tables.Column(verbose_name="Cluster", default="—")
-    os = tables.Column(verbose_name="OS", default="unknown")
-    host_address = tables.Column(verbose_name="Address", default="unknown")
-    agent_version = tables.Column(verbose_name="Agent", default="unknown")
-    arch = tables.Column(verbose_name="Arch", default="unknown")
+    cluster_name = tables.Column(verbose_name="Cluster", empty_values=())
+    os = tables.Column(verbose_name="OS", empty_values=())
+    host_address = tables.Column(verbose_name="Address", empty_values=())
+    mac_address = tables.Column(verbose_name="MAC", empty_values=())
+    agent_version = tables.Column(verbose_name="Agent", empty_values=())
+    arch = tables.Column(verbose_name="Arch", empty_values=())
+    host_type = tables.Column(verbose_name="Host type", empty_values=())
     edge_api_checked_at = tables.Column(verbose_name="Last read", empty_values=())
 
     class Meta(FleetTable.Meta):
@@ -191,20 +200,32 @@ class EdgeHostTable(FleetTable):
             "cluster_name",
             "os",
             "host_address",
+            "mac_address",
             "agent_version",
             "arch",
+            "host_type",
             "edge_api_checked_at",
             "...",
         )
 
     def render_name(self, record: EdgeHost) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("dashboard:edgehost_detail", args=[record.uid]), record.name)
+        url = reverse("dashboard:edgehost_detail", args=[record.uid])
+        return format_html('<a href="{}" title="{}"><bdi>{}</bdi></a>', url, record.name, record.name)
+
+    def render_site(self, value: str) -> str:
+        if not value:
+            return format_html('<span class="muted">{}</span>', "no site label")
+        url = reverse("dashboard:edgehost_list") + "?" + urlencode({"site": value})
+        return format_html('<a href="{}"><bdi>{}</bdi></a>', url, value)
 
     def render_state(self, record: EdgeHost) -> str:
         return state_cell(record.state, record.state_since)
 
     def render_health(self, record: EdgeHost) -> str:
-        return state_cell(record.health, record.health_since)
+        cell = state_cell(record.health, record.health_since)
+        if record.health_message:
+            return format_html('<span title="{}">{}</span>', record.health_message, cell)
+        return cell
 
     def render_edge_api_state(self, record: EdgeHost) -> str:
         cell = state_cell(record.edge_api_state, record.edge_api_since if record.edge_api_problem else None)
@@ -212,11 +233,51 @@ class EdgeHostTable(FleetTable):
             return format_html('<span title="{}">{}</span>', record.edge_api_error, cell)
         return cell
 
+    def render_cluster_name(self, record: EdgeHost) -> str:
+        if not record.cluster_uid:
+            return format_html('<span class="muted">{}</span>', "none")
+        url = reverse("dashboard:cluster_detail", args=[record.cluster_uid])
+        return format_html('<a href="{}"><bdi>{}</bdi></a>', url, record.cluster_name or record.cluster_uid)
+
+    def render_os(self, value: str) -> str:
+        return known(value)
+
+    def render_host_address(self, value: str) -> str:
+        return known(value)
+
+    def render_mac_address(self, value: str) -> str:
+        return known(value)
+
+    def render_agent_version(self, value: str) -> str:
+        return known(value)
+
+    def render_arch(self, value: str) -> str:
+        return known(value)
+
+    def render_host_type(self, value: str) -> str:
+        return known(labels.readable(value) if value else "")
+
     def render_edge_api_checked_at(self, value: object) -> str:
         return when(value, empty="never")
 
-    def value_edge_api_state(self, value: str) -> str:
-        return labels.readable(value)
+    def value_name(self, record: EdgeHost) -> str:
+        return record.name  # CSV: the name, not its link markup (whose escaping would show as &amp;)
+
+    def value_site(self, value: str) -> str:
+        return value  # CSV: the stored text; empty where Palette said nothing
+
+    value_os = value_host_address = value_mac_address = value_agent_version = value_arch = value_site
+
+    def value_cluster_name(self, record: EdgeHost) -> str:
+        return record.cluster_name or record.cluster_uid
+
+    def value_edge_api_state(self, record: EdgeHost) -> str:
+        return labels.readable(record.edge_api_state)  # the stored state, not its long choice label
 
     def value_edge_api_checked_at(self, value: object) -> str:
         return iso(value)
+
+
+def known(value: str) -> str:
+    """A text cell, or a muted "unknown" where Palette said nothing."""
+    return value or format_html('<span class="muted">{}</span>', labels.UNKNOWN)

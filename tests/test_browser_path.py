@@ -1,18 +1,24 @@
-"""In Debian's Chromium: log in, see the cluster list, search, and see the table change in place."""
+"""In Debian's Chromium: log in, then use the pages as an ops engineer does: filter, sort, page, go
+back and forward, save a view, export CSV, open a cluster from the list, follow an overview tile."""
 
+import csv
+import io
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from dashboard.models import Cluster, PaletteAccount, Project, SyncRun
+from dashboard.models import Cluster, FleetCount, PaletteAccount, Project, SyncScope
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def fleet() -> None:
+    """90 clusters: every third a depot, every fifth unhealthy; the counts the overview reads."""
     account = PaletteAccount.objects.create(name="acme", api_url="https://palette.example")
     now = timezone.now()
     project = Project.objects.create(account=account, uid="p1", name="factory", first_seen_at=now, last_seen_at=now)
@@ -25,37 +31,105 @@ def fleet() -> None:
                 project=project,
                 cloud_type="aws",
                 state="Running",
-                health="Healthy",
+                health=Cluster.UNHEALTHY if i % 5 == 0 else "Healthy",
+                health_since=now - timedelta(hours=i),
                 kubernetes_version="1.31.2",
                 modified_at=now - timedelta(minutes=i),
+                heartbeat_at=now - timedelta(minutes=i),
                 first_seen_at=now,
                 last_seen_at=now,
             )
             for i in range(90)
         ]
     )
-    SyncRun.objects.create(account=account, resource="clusters", status="ok", started_at=now, finished_at=now)
-    User.objects.create_user("operator", password="correct horse battery")
+    for value, n in (("Healthy", 72), (Cluster.UNHEALTHY, 18)):
+        FleetCount.objects.create(
+            account=account, project=project, resource="clusters", dimension="health", value=value, count=n
+        )
+    SyncScope.objects.create(account=account, resource="clusters", project=project, last_status="ok", ok_started_at=now)
+    User.objects.create_user("operator", password=PASSWORD)
 
 
-def test_it_logs_in_lists_and_searches_without_reloading(browser, live_server, fleet) -> None:
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
-    page.goto(f"{live_server.url}/")
+@pytest.fixture
+def page(browser: object, live_server: object, fleet: None) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/clusters/")
     assert "/login/" in page.url
-
     page.fill("#id_username", "operator")
-    page.fill("#id_password", "correct horse battery")
+    page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("#cluster-table table")
-    assert page.locator("#cluster-table .meta").inner_text().startswith("90 clusters")
-    assert page.locator("#cluster-table tbody tr").count() == 50
+    page.wait_for_selector("#table table")
+    yield page
+    context.close()
 
+
+def rows(page: object) -> list[str]:
+    return page.locator("#table td.name").all_inner_texts()
+
+
+def test_it_searches_and_filters_without_reloading(page: object) -> None:
+    assert page.locator("#table .meta .count").inner_text() == "90 clusters"
     page.evaluate("window.notReloaded = true")
-    page.fill("#cluster-search", "depot")
-    page.wait_for_selector("text=30 clusters matching")
-
-    names = page.locator("#cluster-table td.name").all_inner_texts()
-    assert len(names) == 30 and all(n.startswith("depot-") for n in names)
+    page.fill("#id_q", "depot")
+    page.wait_for_selector("text=30 clusters")
+    assert all(n.startswith("depot-") for n in rows(page)) and len(rows(page)) == 30
+    page.get_by_label("Unhealthy", exact=True).check()
+    page.wait_for_selector("text=6 clusters")
+    assert rows(page) == [f"depot-{i:04d}" for i in range(0, 90, 15)]
     assert page.evaluate("window.notReloaded") is True  # swapped by htmx, not a page load
-    assert "q=depot" in page.url  # the search is in the URL
-    page.close()
+    assert "q=depot" in page.url and "health=UnHealthy" in page.url  # the state is in the URL
+
+
+def test_it_sorts_and_pages_and_back_restores_the_whole_page(page: object) -> None:
+    page.click("th.col-name a")  # name ascending is the default order: a click sorts descending
+    page.wait_for_selector('th.col-name[aria-sort="descending"]')
+    assert rows(page)[0] == "plant-0089"
+    page.click("a[rel=next]")
+    page.wait_for_selector("text=Page 2 of 2")
+    assert "page=2" in page.url and "sort=-name" in page.url
+    page.go_back()
+    page.wait_for_selector('th.col-name[aria-sort="descending"]')
+    page.wait_for_function("!document.body.textContent.includes('Page 2 of 2')")
+    assert page.locator("#filters").count() == 1  # the whole page came back, not just the table
+    assert page.locator("header.topbar").count() == 1
+    assert rows(page)[0] == "plant-0089"
+    page.go_forward()
+    page.wait_for_selector("text=Page 2 of 2")
+    assert page.locator("#filters").count() == 1
+
+
+def test_a_saved_view_brings_the_list_back(page: object, live_server: object) -> None:
+    page.get_by_label("Unhealthy", exact=True).check()
+    page.wait_for_selector("text=18 clusters")
+    page.click("summary:has-text('Saved views')")
+    page.fill("#save-view-name", "unhealthy <b>now</b>")
+    page.click("#save-view button[type=submit]")
+    page.wait_for_selector("text=Saved view “unhealthy <b>now</b>”.")
+    page.goto(f"{live_server.url}/clusters/")
+    page.wait_for_selector("text=90 clusters")
+    page.click("summary:has-text('Saved views')")
+    page.click("a:has-text('unhealthy <b>now</b>')")
+    page.wait_for_selector("text=18 clusters")
+    assert "health=UnHealthy" in page.url
+
+
+def test_csv_holds_exactly_the_filtered_rows(page: object) -> None:
+    page.fill("#id_q", "depot")
+    page.wait_for_selector("text=30 clusters")
+    with page.expect_download() as download:
+        page.click("a.export")
+    text = open(download.value.path(), encoding="utf-8").read()  # noqa: PTH123 (a download's temp file)
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0][0] == "Name"
+    assert sorted(r[0] for r in table[1:]) == sorted(f"depot-{i:04d}" for i in range(0, 90, 3))
+
+
+def test_a_row_opens_its_cluster_and_a_tile_opens_its_filtered_list(page: object, live_server: object) -> None:
+    page.click("#table td.name a >> nth=0")
+    page.wait_for_selector("h1:has-text('depot-0000')")
+    assert "/clusters/c0/" in page.url
+    page.goto(f"{live_server.url}/")
+    page.click("a.tile:has-text('unhealthy clusters')")
+    page.wait_for_selector("text=18 clusters")
+    assert all(cell.startswith("✕") for cell in page.locator("#table td.col-health .badge").all_inner_texts())
