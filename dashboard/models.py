@@ -403,20 +403,6 @@ class SyncRun(models.Model):
     def duration(self) -> timedelta | None:
         return self.finished_at - self.started_at if self.finished_at else None
 
-    @classmethod
-    def data_as_of(cls, resource: str) -> "SyncRun | None":
-        """The oldest of the last complete listings of `resource` over its scopes (account, project).
-
-        A row is as fresh as the last complete listing of its scope; a page mixing scopes is as
-        fresh as the stalest of them (DESIGN.md "Freshness").
-        """
-        ok = cls.objects.filter(resource=resource, status=cls.Status.OK, project__removed_at__isnull=True)
-        newest = ok.values("account_id", "project_id").annotate(newest=Max("started_at")).order_by("newest").first()
-        if newest is None:
-            return None
-        scope = {"account_id": newest["account_id"], "project_id": newest["project_id"]}
-        return ok.filter(**scope, started_at=newest["newest"]).first()
-
 
 class ProfileUse(models.Model):
     """One cluster running one cluster-profile version (REFERENCE.md 9), as the cluster listing says.

@@ -5,7 +5,8 @@ from collections.abc import Callable
 
 import pytest
 
-from dashboard.models import Cluster, EdgeHost, PaletteAccount, SyncRun, TimelineEntry
+from dashboard.freshness import CLUSTERS, freshness
+from dashboard.models import Cluster, EdgeHost, PaletteAccount, TimelineEntry
 from palette_sim import Fleet
 from palette_sim.faults import FaultConfig
 from palette_sync import sync
@@ -141,7 +142,8 @@ def test_it_removes_nothing_after_a_partial_listing(
     assert any("incomplete" in e for r in clusters for e in r.errors)
     assert Cluster.objects.filter(removed_at__isnull=True).count() == live
     assert not TimelineEntry.objects.filter(action="removed").exists()
-    assert SyncRun.data_as_of("clusters").started_at < runs[0].started_at
+    assert freshness(CLUSTERS).as_of < runs[0].started_at  # the data is as old as the last complete listing
+    assert any("ended early" in p.why for p in freshness(CLUSTERS).problems)
 
 
 def test_it_removes_the_contents_of_a_removed_project(
