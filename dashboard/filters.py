@@ -279,7 +279,7 @@ class TimelineFilter(filters.FilterSet):
             model.objects.filter(name__icontains=text).order_by().values_list("uid", flat=True)
             for model in (Cluster, ClusterProfile, EdgeHost, Project)
         ]
-        uids = list(named[0].union(*named[1:], all=True)[: SUBJECT_LIMIT + 1])
+        uids = list(named[0].union(*named[1:], all=True).order_by()[: SUBJECT_LIMIT + 1])
         if len(uids) > SUBJECT_LIMIT:
             self.notes.append(
                 f"“{text[:40]}” names more than {SUBJECT_LIMIT} clusters, profiles, edge hosts and projects: "
