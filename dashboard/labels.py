@@ -4,6 +4,11 @@ Pages filter on the stored value and show the readable one; a value nobody knows
 never 0 and never healthy (issue: pages).
 """
 
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.timesince import timesince
+
 UNKNOWN = "unknown"
 
 # Palette's spellings that a plain capitalisation would get wrong.
@@ -67,3 +72,22 @@ def tone(value: object) -> str:
     if value is None or value == "":
         return "unknown"
     return TONES.get(str(value).lower(), "info")
+
+
+def age(moment: datetime | None) -> str:
+    """ "3 hours" since `moment`; "under a minute"; "" when unknown."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "under a minute"
+    return timesince(moment, depth=1)
+
+
+def held(since: datetime | None, first_seen: datetime | None) -> str:
+    """How long a value has held, as far as the sync saw: "3 hours", or "3+ hours" when it already
+    held when the row was first seen (Palette keeps no such history)."""
+    text = age(since)
+    if not text or text == "under a minute" or first_seen is None or since > first_seen:
+        return text
+    number, _, unit = text.partition("\xa0")
+    return f"{number}+\xa0{unit}"

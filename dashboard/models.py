@@ -13,7 +13,8 @@ from django.db import models
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.timesince import timesince
+
+from dashboard import labels
 
 
 def secret_box() -> MultiFernet:
@@ -156,15 +157,8 @@ class Cluster(SyncedModel):
         ]
 
     def health_age(self) -> str:
-        """How long the current health has held, as far as the sync saw: "3 hours", or "3+ hours"
-        when it was already so when the cluster was first seen (Palette keeps no such history)."""
-        if self.health_since is None:
-            return ""
-        if timezone.now() - self.health_since < timedelta(minutes=1):
-            return "under a minute"
-        number, _, unit = timesince(self.health_since, depth=1).partition("\xa0")
-        plus = "+" if self.first_seen_at and self.health_since <= self.first_seen_at else ""
-        return f"{number}{plus}\xa0{unit}"
+        """How long the current health has held, as far as the sync saw ("3+ hours": at least)."""
+        return labels.held(self.health_since, self.first_seen_at)
 
 
 class ClusterProfile(SyncedModel):

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from dashboard import labels
+from dashboard.labels import held
 from dashboard.models import Cluster, EdgeHost
-from dashboard.templatetags.fleet import age, badge, when
+from dashboard.templatetags.fleet import badge, when
 
 
 class FleetTable(tables.Table):
@@ -64,11 +65,11 @@ def iso(value: object) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else ""
 
 
-def state_cell(value: str, since: object) -> str:
-    """A badge, and for a non-healthy value how long it has held."""
+def state_cell(value: str, since: object, first_seen: object = None) -> str:
+    """A badge, and for a value that is not fine how long it has held."""
     if since is None or labels.tone(value) == "ok":
         return badge(value)
-    return format_html('{} <small class="since">for {}</small>', badge(value), age(since))
+    return format_html('{} <small class="since">for {}</small>', badge(value), held(since, first_seen))
 
 
 class ClusterTable(FleetTable):
@@ -81,7 +82,7 @@ class ClusterTable(FleetTable):
     state = tables.Column(verbose_name="State", empty_values=())
     health = tables.Column(verbose_name="Health", order_by=("health", "health_since"), empty_values=())
     kubernetes_version = tables.Column(verbose_name="Kubernetes", empty_values=())
-    profiles = tables.Column(verbose_name="Profiles", orderable=False, empty_values=())
+    profiles = tables.Column(verbose_name="Profiles", orderable=False, empty_values=(), attrs={"td": {"class": "wrap"}})
     node_count = tables.Column(verbose_name="Nodes", empty_values=())
     heartbeat_at = tables.Column(verbose_name="Heartbeat", empty_values=())
     location = tables.Column(verbose_name="Location")
@@ -113,10 +114,10 @@ class ClusterTable(FleetTable):
         return labels.readable(value)
 
     def render_state(self, record: Cluster) -> str:
-        return state_cell(record.state, record.state_since)
+        return state_cell(record.state, record.state_since, record.first_seen_at)
 
     def render_health(self, record: Cluster) -> str:
-        return state_cell(record.health, record.health_since)
+        return state_cell(record.health, record.health_since, record.first_seen_at)
 
     def render_kubernetes_version(self, value: str) -> str:
         return value or "unknown"
@@ -169,6 +170,7 @@ class EdgeHostTable(FleetTable):
     """
 
     DEFAULT = ("name", "project", "site", "state", "health", "edge_api_state", "cluster_name", "os", "host_address")
+    STEADY_STATES = ("ready", "in-use")  # REFERENCE.md 10 `v1EdgeHostState`
 
     name = tables.Column(verbose_name="Name", attrs={"td": {"class": "name"}})
     site = tables.Column(verbose_name="Site", empty_values=())
@@ -189,15 +191,16 @@ class EdgeHostTable(FleetTable):
     class Meta(FleetTable.Meta):
         model = EdgeHost
         fields = ()
+        # What is wrong first: on a laptop the first columns are what shows without scrolling.
         sequence = (
             "name",
-            "account",
-            "project",
-            "site",
-            "state",
             "health",
             "edge_api_state",
+            "state",
+            "site",
             "cluster_name",
+            "project",
+            "account",
             "os",
             "host_address",
             "mac_address",
@@ -219,7 +222,8 @@ class EdgeHostTable(FleetTable):
         return format_html('<a href="{}"><bdi>{}</bdi></a>', url, value)
 
     def render_state(self, record: EdgeHost) -> str:
-        return state_cell(record.state, record.state_since)
+        # How long a host has been paired or ready is not news; how long it has been unpaired is.
+        return state_cell(record.state, None if record.state in self.STEADY_STATES else record.state_since)
 
     def render_health(self, record: EdgeHost) -> str:
         cell = state_cell(record.health, record.health_since)

@@ -1,12 +1,11 @@
 """Template helpers of the fleet pages: readable values, state badges, ages."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 
 from dashboard import labels
 
@@ -30,14 +29,7 @@ def badge(value: object, label: str = "") -> str:
     )
 
 
-@register.filter
-def age(moment: datetime | None) -> str:
-    """ "3 hours" since `moment`; "under a minute"; "" when unknown."""
-    if moment is None:
-        return ""
-    if timezone.now() - moment < timedelta(minutes=1):
-        return "under a minute"
-    return timesince(moment, depth=1)
+age = register.filter("age", labels.age)
 
 
 @register.simple_tag

@@ -37,7 +37,7 @@ def test_it_shows_problems_oldest_first(member: Client, synced_fleet, django_ass
     assert response.status_code == 200
     section = body.split("Unhealthy clusters", 1)[1].split("</section>", 1)[0]
     assert section.index(old.name) < section.index(new.name)
-    assert re.search("for 2\\+?\xa0days", section)
+    assert re.search("✕ 2\\+?\xa0days", section)
 
 
 def test_its_numbers_are_the_synced_fleets(member: Client, synced_fleet) -> None:

@@ -113,7 +113,9 @@ def overview(request: HttpRequest) -> HttpResponse:
     fresh = freshness.freshness(freshness.EVERYTHING)
     context = {
         "now": timezone.now(),
-        "unhealthy_clusters": list(live_clusters.filter(health=CLUSTER_UNHEALTHY).order_by("health_since", "pk")[:SHOWN]),
+        "unhealthy_clusters": list(
+            live_clusters.filter(health=CLUSTER_UNHEALTHY).order_by("health_since", "pk")[:SHOWN]
+        ),
         "unhealthy_clusters_count": cluster_health.get(CLUSTER_UNHEALTHY, 0),
         "unhealthy_hosts": list(live_hosts.filter(health=HOST_UNHEALTHY).order_by("health_since", "pk")[:SHOWN]),
         "unhealthy_hosts_count": host_health.get(HOST_UNHEALTHY, 0),
