@@ -1,0 +1,561 @@
+"""The cluster-profile list and a profile's page (issue: pages, /profiles/ "version adoption").
+
+Palette gives every version of a profile its own uid and row (REFERENCE.md 9); a profile is the
+version rows of one (account, name, owning project). The list pages over profiles with one GROUP
+BY on the version rows (in the order of the (account, name) index), then loads the versions of the
+profiles on the page; its adoption figures are the in-use counts Palette reports on each version,
+already on the rows. Counting ProfileUse for the page instead would read every use of a popular
+profile (tens of thousands of rows) per request; a profile's own page does count them, exactly.
+"""
+
+import csv
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import batched
+
+import django_filters as filters
+import django_tables2 as tables
+from django import forms
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from dashboard import freshness, labels
+from dashboard.filters import UNKNOWN, FleetFilter
+from dashboard.lists import Echo, FleetList, cell_text
+from dashboard.models import ClusterProfile, ProfileUse, SavedView
+from dashboard.tables import FleetTable, iso
+from dashboard.views.common import get_synced_or_404
+
+Key = tuple[int, int | None, str]  # (account id, owning project id or None, name): one profile
+LIST_VERSIONS = 5  # versions a list row shows (the latest first, then those in use); its page has all
+LAGGING_ROWS = 100  # clusters behind the latest listed on a profile's page; the cluster list has them all
+MATRIX_VERSIONS = 20  # versions (columns) of the pack matrix, newest; the page's own is always one of them
+VERSION_FIELDS = (
+    "uid",
+    "account_id",
+    "project_id",
+    "name",
+    "version",
+    "latest_version",
+    "cluster_count",
+    "is_published",
+    "created_at",
+    "removed_at",
+    "kubernetes_version",
+    "account__name",
+    "project__name",
+)
+LAGGING_FIELDS = (
+    "profile_uid",
+    "version",
+    "latest_version",
+    "cluster__uid",
+    "cluster__name",
+    "cluster__health",
+    "cluster__heartbeat_at",
+    "cluster__project__name",
+)
+SCOPES = [("tenant", "Tenant"), ("project", "Project"), ("system", "System"), (UNKNOWN, "unknown")]
+
+
+# -- Versions and their adoption ------------------------------------------------------------------
+
+
+def version_key(version: str) -> tuple:
+    """A version string in the order people read it: 1.10.0 after 1.9.2 (numbers compare as numbers)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|[^\d.]+", version))
+
+
+@dataclass
+class Version:
+    """One version of a profile and how many clusters run it."""
+
+    row: ClusterProfile
+    is_latest: bool
+    clusters: int = 0  # Palette's in-use count of the version, or on a profile's page the ProfileUse count
+    own: bool = False  # the version whose uid the page was asked for
+    bar: str = ""  # its adoption bar, on a profile's page
+    reported: int | None = None  # on a profile's page: Palette's in-use count, beside the counted one
+
+    @property
+    def version(self) -> str:
+        return self.row.version
+
+    @property
+    def behind(self) -> bool:
+        """An older version than the latest (as the sync decides ProfileUse.behind); False when unknown."""
+        return bool(self.row.version and self.row.latest_version and not self.is_latest)
+
+
+@dataclass
+class Profile:
+    """The versions of one profile, newest first, with their adoption."""
+
+    key: Key
+    latest_version: str
+    account_name: str = ""
+    project_name: str = ""
+    versions: list[Version] = field(default_factory=list)
+
+    @property
+    def clusters(self) -> int:
+        return sum(v.clusters for v in self.versions)
+
+    @property
+    def lagging(self) -> int:
+        return sum(v.clusters for v in self.versions if v.behind)
+
+    @property
+    def latest(self) -> Version | None:
+        return next((v for v in self.versions if v.is_latest), None)
+
+    @property
+    def link_uid(self) -> str:
+        """The uid that names the profile in links: its latest version's, else its newest's."""
+        return (self.latest or self.versions[0]).row.uid
+
+    def list_versions(self, limit: int) -> list[Version]:
+        """What a list row shows: the latest, then the versions clusters run, newest first."""
+        shown = [v for v in self.versions if v.is_latest or v.clusters]
+        return (shown or self.versions[:1])[:limit]
+
+
+def group_versions(rows: Iterable[ClusterProfile], own: ClusterProfile | None = None) -> dict[Key, Profile]:
+    """Group version rows into profiles, newest version first, adoption as Palette reports it."""
+    grouped: dict[Key, list[ClusterProfile]] = defaultdict(list)
+    for row in rows:
+        grouped[(row.account_id, row.project_id, row.name)].append(row)
+    profiles = {}
+    for key, group in grouped.items():
+        group.sort(key=lambda r: (version_key(r.version), r.created_at or timezone.now()), reverse=True)
+        latest = next((r.latest_version for r in group if r.latest_version), "")
+        first = group[0]
+        project = first.project.name if first.project_id else ""
+        profile = profiles[key] = Profile(key, latest, first.account.name, project)
+        for row in group:
+            mine = own is not None and row.pk == own.pk
+            profile.versions.append(Version(row, bool(latest) and row.version == latest, row.cluster_count, mine))
+    return profiles
+
+
+def load_profiles(rows: QuerySet, keys: list[Key]) -> dict[Key, Profile]:
+    """The versions (among `rows`, the filtered version rows) of the profiles `keys`: one indexed query."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    versions = (
+        rows.select_related("account", "project")
+        .order_by()
+        .filter(account_id__in={k[0] for k in keys}, name__in={k[2] for k in keys})
+        .only(*VERSION_FIELDS)
+    )
+    return group_versions(r for r in versions if (r.account_id, r.project_id, r.name) in wanted)
+
+
+def count_uses(profile: Profile) -> None:
+    """Replace Palette's in-use counts by the live clusters whose own listing names each version.
+
+    Two indexed queries: every use of the versions (read from the (account, profile_uid) index
+    alone), less the uses by removed clusters (few). One join over the uses would read the
+    cluster of each of a popular profile's tens of thousands of uses.
+    """
+    account_id = profile.key[0]
+    uids = [v.row.uid for v in profile.versions]
+    uses = ProfileUse.objects.filter(account_id=account_id, profile_uid__in=uids).values("profile_uid")
+    counts = {u["profile_uid"]: u["n"] for u in uses.annotate(n=Count("*")).order_by()}
+    gone = uses.filter(cluster__removed_at__isnull=False).annotate(n=Count("*")).order_by()
+    for use in gone:
+        counts[use["profile_uid"]] -= use["n"]
+    for version in profile.versions:
+        version.clusters = counts.get(version.row.uid, 0)
+
+
+# -- The list ---------------------------------------------------------------------------------------
+
+
+# Palette's values (REFERENCE.md 8, "profiles": `type`; `v1CloudType`): fixed, so the form costs no query.
+PROFILE_TYPES = ["cluster", "infra", "add-on", "system"]
+CLOUD_TYPES = ["all", "aws", "azure", "gcp", "vsphere", "maas", "nested", "baremetal", "eks", "aks", "edge"]
+CLOUD_TYPES += ["apache-cloudstack", "edge-native", "generic", "gke"]
+
+
+def stored_choices(values: list[str]) -> list[tuple[str, str]]:
+    """Stored values with their readable labels, sorted as read, unknown (the empty value) last."""
+    return [*sorted(((v, labels.readable(v)) for v in values), key=lambda c: c[1].lower()), (UNKNOWN, "unknown")]
+
+
+class StoredValueFilter(filters.MultipleChoiceFilter):
+    """A stored value among the given ones; "unknown" matches the empty value."""
+
+    def filter(self, qs: QuerySet, value: list[str]) -> QuerySet:
+        return qs.filter(**{f"{self.field_name}__in": ["" if v == UNKNOWN else v for v in value]}) if value else qs
+
+
+class ProfileFilter(FleetFilter):
+    """Filters of the profile list. They select version rows; the list groups them into profiles.
+
+    "Has clusters behind" is about a whole profile, so the list applies it after grouping.
+    """
+
+    profile_type = StoredValueFilter(
+        choices=stored_choices(PROFILE_TYPES), label="Type", widget=forms.CheckboxSelectMultiple
+    )
+    cloud_type = StoredValueFilter(
+        choices=stored_choices(CLOUD_TYPES), label="Cloud", widget=forms.CheckboxSelectMultiple
+    )
+    scope = StoredValueFilter(choices=SCOPES, label="Scope", widget=forms.CheckboxSelectMultiple)
+    behind = filters.BooleanFilter(method="by_behind", label="Has clusters behind", widget=forms.CheckboxInput)
+
+    class Meta:
+        model = ClusterProfile
+        fields = ["q", "account", "project", "profile_type", "cloud_type", "scope"]
+
+    def by_behind(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+        return qs  # a condition on the grouped profile, applied by ProfileList.get_table_data
+
+    @property
+    def behind_only(self) -> bool:
+        return bool(self.is_bound and self.form.is_valid() and self.form.cleaned_data.get("behind"))
+
+
+def adoption_bar(count: int, total: int, width: int = 80) -> str:
+    """A server-drawn bar of `count` out of `total` (SVG attributes, no inline style: a strict CSP holds)."""
+    filled = round(width * count / total) if total else 0
+    return format_html(
+        '<svg class="pv-bar" width="{}" height="10" viewBox="0 0 {} 10" aria-hidden="true" focusable="false">'
+        '<rect class="pv-track" width="{}" height="10" rx="2"></rect>'
+        '<rect class="pv-fill" width="{}" height="10" rx="2"></rect></svg>',
+        width,
+        width,
+        width,
+        filled,
+    )
+
+
+def clusters_link(name: str, **extra: str) -> str:
+    """The cluster list filtered to the clusters that run profile `name` (and `extra` filters)."""
+    return reverse("dashboard:cluster_list") + "?" + urlencode({"profile": name, **extra})
+
+
+def muted(text: object) -> str:
+    return format_html('<span class="muted">{}</span>', text)
+
+
+class ProfileTable(FleetTable):
+    """One row per profile: its versions and their adoption, latest, clusters behind, type, cloud, owner.
+
+    Records are rows of the grouped query; `profiles` holds the versions the view loaded for the page.
+    Sorting by clusters starts with the most.
+    """
+
+    DEFAULT = ("name", "versions", "clusters", "lagging", "latest", "profile_type", "cloud_type", "scope", "project")
+
+    name = tables.Column(
+        verbose_name="Name", order_by=("account_id", "name", "project_id"), attrs={"td": {"class": "name"}}
+    )
+    versions = tables.Column(verbose_name="Versions and clusters", orderable=False, empty_values=())
+    clusters = tables.Column(accessor="in_use", verbose_name="Clusters", order_by=("-in_use", "name", "project_id"))
+    lagging = tables.Column(
+        accessor="lagging", verbose_name="Behind latest", order_by=("-lagging", "name", "project_id")
+    )
+    latest = tables.Column(verbose_name="Latest", orderable=False, empty_values=())
+    profile_type = tables.Column(accessor="ptype", verbose_name="Type", orderable=False, empty_values=())
+    cloud_type = tables.Column(accessor="cloud", verbose_name="Cloud", orderable=False, empty_values=())
+    scope = tables.Column(accessor="pscope", verbose_name="Scope", orderable=False, empty_values=())
+    project = tables.Column(verbose_name="Project", orderable=False, empty_values=())
+    account = tables.Column(verbose_name="Account", orderable=False, empty_values=())
+    first_seen_at = tables.Column(accessor="first_seen", verbose_name="First seen", empty_values=())
+    modified_at = tables.Column(accessor="last_modified", verbose_name="Last modified", empty_values=())
+    removed_at = tables.Column(accessor="removed", verbose_name="Removed", empty_values=())
+
+    class Meta(FleetTable.Meta):
+        fields = ()
+        sequence = ("name", "versions", "clusters", "lagging", "latest", "profile_type", "cloud_type", "scope", "...")
+        empty_text = "No profiles match these filters."
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.profiles: dict[Key, Profile] = {}
+
+    def profile(self, record: dict) -> Profile | None:
+        return self.profiles.get(record_key(record))
+
+    def render_name(self, record: dict) -> str:
+        profile = self.profile(record)
+        n = record["n_versions"]
+        return format_html(
+            '<a href="{}">{}</a> <small class="muted">{} version{}</small>',
+            reverse("dashboard:profile_detail", args=[profile.link_uid if profile else record["uid"]]),
+            record["name"],
+            n,
+            "" if n == 1 else "s",
+        )
+
+    def render_versions(self, record: dict) -> str:
+        profile = self.profile(record)
+        if profile is None:
+            return muted("unknown")
+        shown = profile.list_versions(LIST_VERSIONS)
+        items = format_html_join(
+            "",
+            '<li class="{}"><span class="pv-v">{}</span> {} <span class="pv-n">{}</span>{}</li>',
+            (
+                (
+                    "pv-latest" if v.is_latest else "pv-behind" if v.behind else "",
+                    v.version or "unknown",
+                    adoption_bar(v.clusters, profile.clusters),
+                    v.clusters,
+                    muted("latest") if v.is_latest else "",
+                )
+                for v in shown
+            ),
+        )
+        hidden = len(profile.versions) - len(shown)
+        more = format_html('<li class="muted">+ {} more</li>', hidden) if hidden > 0 else ""
+        return format_html('<ul class="pv-versions">{}{}</ul>', items, more)
+
+    def render_clusters(self, record: dict) -> str:
+        profile = self.profile(record)
+        return str(profile.clusters) if profile else muted("unknown")
+
+    def render_lagging(self, record: dict) -> str:
+        profile = self.profile(record)
+        if profile is None or not profile.latest_version:
+            return muted("unknown")
+        if not profile.lagging:
+            return muted(0)
+        return format_html(
+            '<a class="badge tone-warn" href="{}"><span class="icon" aria-hidden="true">!</span>{} behind</a>',
+            clusters_link(record["name"], behind="on"),
+            profile.lagging,
+        )
+
+    def render_latest(self, value: str) -> str:
+        return value or muted("unknown")
+
+    def render_profile_type(self, value: str) -> str:
+        return labels.readable(value)
+
+    def render_cloud_type(self, value: str) -> str:
+        return labels.readable(value)
+
+    def render_scope(self, value: str) -> str:
+        return labels.readable(value)
+
+    def render_project(self, record: dict) -> str:
+        profile = self.profile(record)
+        return (profile.project_name if profile else "") or "—"
+
+    def render_account(self, record: dict) -> str:
+        profile = self.profile(record)
+        return profile.account_name if profile else muted("unknown")
+
+
+def grouped(rows: QuerySet, behind_only: bool = False) -> QuerySet:
+    """One row per profile (account, name, owner) of the version rows `rows`: one GROUP BY, no join.
+
+    Ordered by (account, name) it reads the (account, name) index only as far as the page; sorting
+    by clusters groups every row (a few thousand). The counts are Palette's in-use counts per version.
+    """
+    lags = Q(version__gt="", latest_version__gt="") & ~Q(version=F("latest_version"))
+    names = (
+        rows.select_related(None)
+        .order_by()
+        .values("account_id", "name", "project_id")
+        .annotate(
+            uid=Max("uid"),
+            n_versions=Count("id"),
+            in_use=Coalesce(Sum("cluster_count"), 0),
+            lagging=Coalesce(Sum("cluster_count", filter=lags), 0),
+            latest=Max("latest_version"),
+            ptype=Max("profile_type"),
+            cloud=Max("cloud_type"),
+            pscope=Max("scope"),
+            first_seen=Min("first_seen_at"),
+            last_modified=Max("modified_at"),
+            removed=Max("removed_at"),
+        )
+    )
+    if behind_only:
+        names = names.filter(lagging__gt=0)
+    return names.order_by("account_id", "name", "project_id")
+
+
+def record_key(record: dict) -> Key:
+    return (record["account_id"], record["project_id"], record["name"])
+
+
+CSV_HEADER = [
+    "Account",
+    "Project",
+    "Scope",
+    "Type",
+    "Cloud",
+    "Profile",
+    "Version",
+    "Latest version",
+    "Is latest",
+    "Published",
+    "Clusters",
+    "Created",
+    "Uid",
+]
+
+
+class ProfileList(FleetList):
+    """Profiles: versions, clusters on each, latest, clusters behind; filter, search, sort, page."""
+
+    template_name = "dashboard/profile_list.html"
+    filterset_class = ProfileFilter
+    table_class = ProfileTable
+    saved_page = SavedView.Page.PROFILES
+    resources = freshness.PROFILES
+    title = "Profiles"
+
+    def get_queryset(self) -> QuerySet:
+        return ClusterProfile.objects.all()
+
+    def get_table_data(self) -> QuerySet:
+        return grouped(self.object_list, self.filterset.behind_only)
+
+    def get_table(self, **kwargs: object) -> ProfileTable:
+        table = super().get_table(**kwargs)
+        table.profiles = load_profiles(self.object_list, [record_key(row.record) for row in table.paginated_rows])
+        return table
+
+    def export_csv(self) -> StreamingHttpResponse:
+        """Every version of every profile of the current view, in the view's order: a row per version."""
+        names = self.get_table(**self.get_table_kwargs()).data.data  # sorted as the page is
+
+        def lines() -> Iterator[str]:
+            out = csv.writer(Echo())
+            yield out.writerow(CSV_HEADER)
+            for chunk in batched(names.iterator(chunk_size=500), 500):
+                profiles = load_profiles(self.object_list, [record_key(r) for r in chunk])
+                for record in chunk:
+                    profile = profiles.get(record_key(record))
+                    for version in profile.versions if profile else []:
+                        yield out.writerow([cell_text(v) for v in csv_row(profile, record, version)])
+
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.saved_page}-{stamp}.csv"'
+        return response
+
+
+def csv_row(profile: Profile, record: dict, version: Version) -> list[object]:
+    row = version.row
+    return [
+        profile.account_name,
+        profile.project_name,
+        labels.readable(record["pscope"]),
+        labels.readable(record["ptype"]),
+        labels.readable(record["cloud"]),
+        row.name,
+        row.version,
+        row.latest_version,
+        "yes" if version.is_latest else "no",
+        "yes" if row.is_published else "no",
+        version.clusters,
+        iso(row.created_at),
+        row.uid,
+    ]
+
+
+profile_list = ProfileList.as_view()
+
+
+# -- A profile's page -----------------------------------------------------------------------------
+
+LAYER_ORDER = {"os": 0, "k8s": 1, "cni": 2, "csi": 3}
+
+
+def pack_matrix(versions: list[Version]) -> list[dict]:
+    """Packs as rows, versions as columns (oldest first). A cell that differs from the column before
+    it says "changed", "added" or "removed" in words, not by colour alone."""
+    packs: dict[tuple[str, str], dict[int, str]] = {}
+    for i, version in enumerate(versions):
+        for pack in version.row.packs if isinstance(version.row.packs, list) else []:
+            if isinstance(pack, dict):
+                cells = packs.setdefault((str(pack.get("layer") or ""), str(pack.get("name") or "")), {})
+                cells.setdefault(i, str(pack.get("version") or ""))
+    rows = []
+    for (layer, name), cells in sorted(packs.items(), key=lambda p: (LAYER_ORDER.get(p[0][0], 9), p[0])):
+        row = {"layer": layer, "name": name, "cells": [], "changed": False}
+        for i, version in enumerate(versions):
+            value, before = cells.get(i), cells.get(i - 1)
+            change = ""
+            if i and value != before:
+                change = "added" if before is None else "removed" if value is None else "changed"
+            row["changed"] = row["changed"] or bool(change)
+            row["cells"].append({"value": value, "change": change, "own": version.own})
+        rows.append(row)
+    return rows
+
+
+def matrix_versions(profile: Profile) -> list[Version]:
+    """The versions the matrix shows, oldest first: the newest MATRIX_VERSIONS, and the page's own."""
+    shown = profile.versions[:MATRIX_VERSIONS]
+    own = next((v for v in profile.versions if v.own), None)
+    if own is not None and own not in shown:
+        shown = [*shown[:-1], own]
+    return list(reversed(shown))
+
+
+def lagging_uses(profile: Profile) -> list[ProfileUse]:
+    """Up to LAGGING_ROWS live clusters on an older version, oldest version first.
+
+    Not sorted in SQL: sorting every lagging cluster of a popular profile by name would read them
+    all; the cluster list (linked) sorts and pages the whole set.
+    """
+    older = {v.row.uid: i for i, v in enumerate(reversed(profile.versions)) if not v.is_latest}
+    if not older or not profile.latest_version:
+        return []
+    uses = list(
+        ProfileUse.objects.filter(
+            account_id=profile.key[0], profile_uid__in=list(older), behind=True, cluster__removed_at__isnull=True
+        )
+        .select_related("cluster__project")
+        .only(*LAGGING_FIELDS)
+        .order_by()[:LAGGING_ROWS]
+    )
+    return sorted(uses, key=lambda u: (older.get(u.profile_uid, 0), u.cluster.name.lower(), u.cluster_id))
+
+
+@require_GET
+def profile_detail(request: HttpRequest, uid: str) -> HttpResponse:
+    """One profile (by any version's uid): its versions, packs per version, adoption, clusters behind."""
+    own = get_synced_or_404(ClusterProfile.objects.select_related("project", "account"), uid)
+    siblings = ClusterProfile.objects.filter(
+        Q(removed_at__isnull=True) | Q(pk=own.pk), account_id=own.account_id, name=own.name, project_id=own.project_id
+    ).select_related("project", "account")
+    profile = group_versions(siblings.defer("raw", "in_use_clusters"), own=own)[
+        (own.account_id, own.project_id, own.name)
+    ]
+    reported = {v.row.uid: v.clusters for v in profile.versions}
+    count_uses(profile)
+    for version in profile.versions:
+        version.bar = adoption_bar(version.clusters, profile.clusters, width=160)
+        version.reported = reported[version.row.uid]
+    lagging = lagging_uses(profile)
+    shown = matrix_versions(profile)
+    context = {
+        "own": own,
+        "profile": profile,
+        "matrix_versions": shown,
+        "matrix": pack_matrix(shown),
+        "lagging": lagging,
+        "behind_url": clusters_link(own.name, behind="on"),
+        "clusters_url": clusters_link(own.name),
+        "freshness": freshness.freshness(freshness.PROFILES),
+    }
+    return render(request, "dashboard/profile_detail.html", context)
