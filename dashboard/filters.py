@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from dashboard import labels
-from dashboard.models import Cluster, EdgeHost, FleetCount, PaletteAccount, ProfileUse, Project
+from dashboard.models import Cluster, ClusterProfile, EdgeHost, FleetCount, PaletteAccount, ProfileUse, Project
 
 UNKNOWN = "unknown"  # the choice that matches an empty stored value
 AGES = [
@@ -286,3 +286,52 @@ class TimelineFilter(filters.FilterSet):
                 f"showing entries about {SUBJECT_LIMIT} of them. Type more of the name."
             )
         return uids[:SUBJECT_LIMIT]
+
+
+# -- Cluster profiles (issue: pages, /profiles/) ---------------------------------------------------
+
+SCOPES = [("tenant", "Tenant"), ("project", "Project"), ("system", "System"), (UNKNOWN, "unknown")]
+
+# Palette's values (REFERENCE.md 8, "profiles": `type`; `v1CloudType`): fixed, so the form costs no query.
+PROFILE_TYPES = ["cluster", "infra", "add-on", "system"]
+CLOUD_TYPES = ["all", "aws", "azure", "gcp", "vsphere", "maas", "nested", "baremetal", "eks", "aks", "edge"]
+CLOUD_TYPES += ["apache-cloudstack", "edge-native", "generic", "gke"]
+
+
+def stored_choices(values: list[str]) -> list[tuple[str, str]]:
+    """Stored values with their readable labels, sorted as read, unknown (the empty value) last."""
+    return [*sorted(((v, labels.readable(v)) for v in values), key=lambda c: c[1].lower()), (UNKNOWN, "unknown")]
+
+
+class StoredValueFilter(filters.MultipleChoiceFilter):
+    """A stored value among the given ones; "unknown" matches the empty value."""
+
+    def filter(self, qs: QuerySet, value: list[str]) -> QuerySet:
+        return qs.filter(**{f"{self.field_name}__in": ["" if v == UNKNOWN else v for v in value]}) if value else qs
+
+
+class ProfileFilter(FleetFilter):
+    """Filters of the profile list. They select version rows; the list groups them into profiles.
+
+    "Has clusters behind" is about a whole profile, so the list applies it after grouping.
+    """
+
+    profile_type = StoredValueFilter(
+        choices=stored_choices(PROFILE_TYPES), label="Type", widget=forms.CheckboxSelectMultiple
+    )
+    cloud_type = StoredValueFilter(
+        choices=stored_choices(CLOUD_TYPES), label="Cloud", widget=forms.CheckboxSelectMultiple
+    )
+    scope = StoredValueFilter(choices=SCOPES, label="Scope", widget=forms.CheckboxSelectMultiple)
+    behind = filters.BooleanFilter(method="by_behind", label="Has clusters behind", widget=forms.CheckboxInput)
+
+    class Meta:
+        model = ClusterProfile
+        fields = ["q", "account", "project", "profile_type", "cloud_type", "scope"]
+
+    def by_behind(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
+        return qs  # a condition on the grouped profile, applied by ProfileList.get_table_data
+
+    @property
+    def behind_only(self) -> bool:
+        return bool(self.is_bound and self.form.is_valid() and self.form.cleaned_data.get("behind"))

@@ -285,3 +285,147 @@ class EdgeHostTable(FleetTable):
 def known(value: str) -> str:
     """A text cell, or a muted "unknown" where Palette said nothing."""
     return value or format_html('<span class="muted">{}</span>', labels.UNKNOWN)
+
+
+# -- Cluster profiles (issue: pages, /profiles/) ---------------------------------------------------
+
+Key = tuple[int, int | None, str]  # (account id, owning project id or None, name): one profile
+LIST_VERSIONS = 5  # versions a list row shows (the latest first, then those in use); its page has all
+
+
+def record_key(record: dict) -> Key:
+    """The profile a grouped row of the profile list stands for."""
+    return (record["account_id"], record["project_id"], record["name"])
+
+
+def adoption_bar(count: int, total: int, width: int = 80) -> str:
+    """A server-drawn bar of `count` out of `total` (SVG attributes, no inline style: a strict CSP holds)."""
+    filled = round(width * count / total) if total else 0
+    return format_html(
+        '<svg class="pv-bar" width="{}" height="10" viewBox="0 0 {} 10" aria-hidden="true" focusable="false">'
+        '<rect class="pv-track" width="{}" height="10" rx="2"></rect>'
+        '<rect class="pv-fill" width="{}" height="10" rx="2"></rect></svg>',
+        width,
+        width,
+        width,
+        filled,
+    )
+
+
+def clusters_link(name: str, **extra: str) -> str:
+    """The cluster list filtered to the clusters that run profile `name` (and `extra` filters)."""
+    return reverse("dashboard:cluster_list") + "?" + urlencode({"profile": name, **extra})
+
+
+def muted(text: object) -> str:
+    return format_html('<span class="muted">{}</span>', text)
+
+
+class ProfileTable(FleetTable):
+    """One row per profile: its versions and their adoption, latest, clusters behind, type, cloud, owner.
+
+    Records are rows of the grouped query; `profiles` holds the versions the view loaded for the page.
+    Sorting by clusters starts with the most.
+    """
+
+    DEFAULT = ("name", "versions", "clusters", "lagging", "latest", "profile_type", "cloud_type", "scope", "project")
+
+    name = tables.Column(
+        verbose_name="Name", order_by=("account_id", "name", "project_id"), attrs={"td": {"class": "name"}}
+    )
+    versions = tables.Column(verbose_name="Versions and clusters", orderable=False, empty_values=())
+    clusters = tables.Column(accessor="in_use", verbose_name="Clusters", order_by=("-in_use", "name", "project_id"))
+    lagging = tables.Column(
+        accessor="lagging", verbose_name="Behind latest", order_by=("-lagging", "name", "project_id")
+    )
+    latest = tables.Column(verbose_name="Latest", orderable=False, empty_values=())
+    profile_type = tables.Column(accessor="ptype", verbose_name="Type", orderable=False, empty_values=())
+    cloud_type = tables.Column(accessor="cloud", verbose_name="Cloud", orderable=False, empty_values=())
+    scope = tables.Column(accessor="pscope", verbose_name="Scope", orderable=False, empty_values=())
+    project = tables.Column(verbose_name="Project", orderable=False, empty_values=())
+    account = tables.Column(verbose_name="Account", orderable=False, empty_values=())
+    first_seen_at = tables.Column(accessor="first_seen", verbose_name="First seen", empty_values=())
+    modified_at = tables.Column(accessor="last_modified", verbose_name="Last modified", empty_values=())
+    removed_at = tables.Column(accessor="removed", verbose_name="Removed", empty_values=())
+
+    class Meta(FleetTable.Meta):
+        fields = ()
+        sequence = ("name", "versions", "clusters", "lagging", "latest", "profile_type", "cloud_type", "scope", "...")
+        empty_text = "No profiles match these filters."
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.profiles: dict[Key, object] = {}  # Profile objects of dashboard/views/profiles.py
+
+    def profile(self, record: dict) -> object:
+        return self.profiles.get(record_key(record))
+
+    def render_name(self, record: dict) -> str:
+        profile = self.profile(record)
+        n = record["n_versions"]
+        return format_html(
+            '<a href="{}">{}</a> <small class="muted">{} version{}</small>',
+            reverse("dashboard:profile_detail", args=[profile.link_uid if profile else record["uid"]]),
+            record["name"],
+            n,
+            "" if n == 1 else "s",
+        )
+
+    def render_versions(self, record: dict) -> str:
+        profile = self.profile(record)
+        if profile is None:
+            return muted("unknown")
+        shown = profile.list_versions(LIST_VERSIONS)
+        items = format_html_join(
+            "",
+            '<li class="{}"><span class="pv-v">{}</span> {} <span class="pv-n">{}</span>{}</li>',
+            (
+                (
+                    "pv-latest" if v.is_latest else "pv-behind" if v.behind else "",
+                    v.version or "unknown",
+                    adoption_bar(v.clusters, profile.clusters),
+                    v.clusters,
+                    muted("latest") if v.is_latest else "",
+                )
+                for v in shown
+            ),
+        )
+        hidden = len(profile.versions) - len(shown)
+        more = format_html('<li class="muted">+ {} more</li>', hidden) if hidden > 0 else ""
+        return format_html('<ul class="pv-versions">{}{}</ul>', items, more)
+
+    def render_clusters(self, record: dict) -> str:
+        profile = self.profile(record)
+        return str(profile.clusters) if profile else muted("unknown")
+
+    def render_lagging(self, record: dict) -> str:
+        profile = self.profile(record)
+        if profile is None or not profile.latest_version:
+            return muted("unknown")
+        if not profile.lagging:
+            return muted(0)
+        return format_html(
+            '<a class="badge tone-warn" href="{}"><span class="icon" aria-hidden="true">!</span>{} behind</a>',
+            clusters_link(record["name"], behind="on"),
+            profile.lagging,
+        )
+
+    def render_latest(self, value: str) -> str:
+        return value or muted("unknown")
+
+    def render_profile_type(self, value: str) -> str:
+        return labels.readable(value)
+
+    def render_cloud_type(self, value: str) -> str:
+        return labels.readable(value)
+
+    def render_scope(self, value: str) -> str:
+        return labels.readable(value)
+
+    def render_project(self, record: dict) -> str:
+        profile = self.profile(record)
+        return (profile.project_name if profile else "") or "—"
+
+    def render_account(self, record: dict) -> str:
+        profile = self.profile(record)
+        return profile.account_name if profile else muted("unknown")

@@ -15,28 +15,20 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import batched
 
-import django_filters as filters
-import django_tables2 as tables
-from django import forms
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from dashboard import freshness, labels
-from dashboard.filters import UNKNOWN, FleetFilter
+from dashboard.filters import ProfileFilter
 from dashboard.lists import Echo, FleetList, cell_text
 from dashboard.models import ClusterProfile, ProfileUse, SavedView
-from dashboard.tables import FleetTable, iso
+from dashboard.tables import Key, ProfileTable, adoption_bar, clusters_link, iso, record_key
 from dashboard.views.common import get_synced_or_404
 
-Key = tuple[int, int | None, str]  # (account id, owning project id or None, name): one profile
-LIST_VERSIONS = 5  # versions a list row shows (the latest first, then those in use); its page has all
 LAGGING_ROWS = 100  # clusters behind the latest listed on a profile's page; the cluster list has them all
 MATRIX_VERSIONS = 20  # versions (columns) of the pack matrix, newest; the page's own is always one of them
 VERSION_FIELDS = (
@@ -64,7 +56,6 @@ LAGGING_FIELDS = (
     "cluster__heartbeat_at",
     "cluster__project__name",
 )
-SCOPES = [("tenant", "Tenant"), ("project", "Project"), ("system", "System"), (UNKNOWN, "unknown")]
 
 
 # -- Versions and their adoption ------------------------------------------------------------------
@@ -182,184 +173,6 @@ def count_uses(profile: Profile) -> None:
 # -- The list ---------------------------------------------------------------------------------------
 
 
-# Palette's values (REFERENCE.md 8, "profiles": `type`; `v1CloudType`): fixed, so the form costs no query.
-PROFILE_TYPES = ["cluster", "infra", "add-on", "system"]
-CLOUD_TYPES = ["all", "aws", "azure", "gcp", "vsphere", "maas", "nested", "baremetal", "eks", "aks", "edge"]
-CLOUD_TYPES += ["apache-cloudstack", "edge-native", "generic", "gke"]
-
-
-def stored_choices(values: list[str]) -> list[tuple[str, str]]:
-    """Stored values with their readable labels, sorted as read, unknown (the empty value) last."""
-    return [*sorted(((v, labels.readable(v)) for v in values), key=lambda c: c[1].lower()), (UNKNOWN, "unknown")]
-
-
-class StoredValueFilter(filters.MultipleChoiceFilter):
-    """A stored value among the given ones; "unknown" matches the empty value."""
-
-    def filter(self, qs: QuerySet, value: list[str]) -> QuerySet:
-        return qs.filter(**{f"{self.field_name}__in": ["" if v == UNKNOWN else v for v in value]}) if value else qs
-
-
-class ProfileFilter(FleetFilter):
-    """Filters of the profile list. They select version rows; the list groups them into profiles.
-
-    "Has clusters behind" is about a whole profile, so the list applies it after grouping.
-    """
-
-    profile_type = StoredValueFilter(
-        choices=stored_choices(PROFILE_TYPES), label="Type", widget=forms.CheckboxSelectMultiple
-    )
-    cloud_type = StoredValueFilter(
-        choices=stored_choices(CLOUD_TYPES), label="Cloud", widget=forms.CheckboxSelectMultiple
-    )
-    scope = StoredValueFilter(choices=SCOPES, label="Scope", widget=forms.CheckboxSelectMultiple)
-    behind = filters.BooleanFilter(method="by_behind", label="Has clusters behind", widget=forms.CheckboxInput)
-
-    class Meta:
-        model = ClusterProfile
-        fields = ["q", "account", "project", "profile_type", "cloud_type", "scope"]
-
-    def by_behind(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
-        return qs  # a condition on the grouped profile, applied by ProfileList.get_table_data
-
-    @property
-    def behind_only(self) -> bool:
-        return bool(self.is_bound and self.form.is_valid() and self.form.cleaned_data.get("behind"))
-
-
-def adoption_bar(count: int, total: int, width: int = 80) -> str:
-    """A server-drawn bar of `count` out of `total` (SVG attributes, no inline style: a strict CSP holds)."""
-    filled = round(width * count / total) if total else 0
-    return format_html(
-        '<svg class="pv-bar" width="{}" height="10" viewBox="0 0 {} 10" aria-hidden="true" focusable="false">'
-        '<rect class="pv-track" width="{}" height="10" rx="2"></rect>'
-        '<rect class="pv-fill" width="{}" height="10" rx="2"></rect></svg>',
-        width,
-        width,
-        width,
-        filled,
-    )
-
-
-def clusters_link(name: str, **extra: str) -> str:
-    """The cluster list filtered to the clusters that run profile `name` (and `extra` filters)."""
-    return reverse("dashboard:cluster_list") + "?" + urlencode({"profile": name, **extra})
-
-
-def muted(text: object) -> str:
-    return format_html('<span class="muted">{}</span>', text)
-
-
-class ProfileTable(FleetTable):
-    """One row per profile: its versions and their adoption, latest, clusters behind, type, cloud, owner.
-
-    Records are rows of the grouped query; `profiles` holds the versions the view loaded for the page.
-    Sorting by clusters starts with the most.
-    """
-
-    DEFAULT = ("name", "versions", "clusters", "lagging", "latest", "profile_type", "cloud_type", "scope", "project")
-
-    name = tables.Column(
-        verbose_name="Name", order_by=("account_id", "name", "project_id"), attrs={"td": {"class": "name"}}
-    )
-    versions = tables.Column(verbose_name="Versions and clusters", orderable=False, empty_values=())
-    clusters = tables.Column(accessor="in_use", verbose_name="Clusters", order_by=("-in_use", "name", "project_id"))
-    lagging = tables.Column(
-        accessor="lagging", verbose_name="Behind latest", order_by=("-lagging", "name", "project_id")
-    )
-    latest = tables.Column(verbose_name="Latest", orderable=False, empty_values=())
-    profile_type = tables.Column(accessor="ptype", verbose_name="Type", orderable=False, empty_values=())
-    cloud_type = tables.Column(accessor="cloud", verbose_name="Cloud", orderable=False, empty_values=())
-    scope = tables.Column(accessor="pscope", verbose_name="Scope", orderable=False, empty_values=())
-    project = tables.Column(verbose_name="Project", orderable=False, empty_values=())
-    account = tables.Column(verbose_name="Account", orderable=False, empty_values=())
-    first_seen_at = tables.Column(accessor="first_seen", verbose_name="First seen", empty_values=())
-    modified_at = tables.Column(accessor="last_modified", verbose_name="Last modified", empty_values=())
-    removed_at = tables.Column(accessor="removed", verbose_name="Removed", empty_values=())
-
-    class Meta(FleetTable.Meta):
-        fields = ()
-        sequence = ("name", "versions", "clusters", "lagging", "latest", "profile_type", "cloud_type", "scope", "...")
-        empty_text = "No profiles match these filters."
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.profiles: dict[Key, Profile] = {}
-
-    def profile(self, record: dict) -> Profile | None:
-        return self.profiles.get(record_key(record))
-
-    def render_name(self, record: dict) -> str:
-        profile = self.profile(record)
-        n = record["n_versions"]
-        return format_html(
-            '<a href="{}">{}</a> <small class="muted">{} version{}</small>',
-            reverse("dashboard:profile_detail", args=[profile.link_uid if profile else record["uid"]]),
-            record["name"],
-            n,
-            "" if n == 1 else "s",
-        )
-
-    def render_versions(self, record: dict) -> str:
-        profile = self.profile(record)
-        if profile is None:
-            return muted("unknown")
-        shown = profile.list_versions(LIST_VERSIONS)
-        items = format_html_join(
-            "",
-            '<li class="{}"><span class="pv-v">{}</span> {} <span class="pv-n">{}</span>{}</li>',
-            (
-                (
-                    "pv-latest" if v.is_latest else "pv-behind" if v.behind else "",
-                    v.version or "unknown",
-                    adoption_bar(v.clusters, profile.clusters),
-                    v.clusters,
-                    muted("latest") if v.is_latest else "",
-                )
-                for v in shown
-            ),
-        )
-        hidden = len(profile.versions) - len(shown)
-        more = format_html('<li class="muted">+ {} more</li>', hidden) if hidden > 0 else ""
-        return format_html('<ul class="pv-versions">{}{}</ul>', items, more)
-
-    def render_clusters(self, record: dict) -> str:
-        profile = self.profile(record)
-        return str(profile.clusters) if profile else muted("unknown")
-
-    def render_lagging(self, record: dict) -> str:
-        profile = self.profile(record)
-        if profile is None or not profile.latest_version:
-            return muted("unknown")
-        if not profile.lagging:
-            return muted(0)
-        return format_html(
-            '<a class="badge tone-warn" href="{}"><span class="icon" aria-hidden="true">!</span>{} behind</a>',
-            clusters_link(record["name"], behind="on"),
-            profile.lagging,
-        )
-
-    def render_latest(self, value: str) -> str:
-        return value or muted("unknown")
-
-    def render_profile_type(self, value: str) -> str:
-        return labels.readable(value)
-
-    def render_cloud_type(self, value: str) -> str:
-        return labels.readable(value)
-
-    def render_scope(self, value: str) -> str:
-        return labels.readable(value)
-
-    def render_project(self, record: dict) -> str:
-        profile = self.profile(record)
-        return (profile.project_name if profile else "") or "—"
-
-    def render_account(self, record: dict) -> str:
-        profile = self.profile(record)
-        return profile.account_name if profile else muted("unknown")
-
-
 def grouped(rows: QuerySet, behind_only: bool = False) -> QuerySet:
     """One row per profile (account, name, owner) of the version rows `rows`: one GROUP BY, no join.
 
@@ -388,10 +201,6 @@ def grouped(rows: QuerySet, behind_only: bool = False) -> QuerySet:
     if behind_only:
         names = names.filter(lagging__gt=0)
     return names.order_by("account_id", "name", "project_id")
-
-
-def record_key(record: dict) -> Key:
-    return (record["account_id"], record["project_id"], record["name"])
 
 
 CSV_HEADER = [
