@@ -173,6 +173,12 @@ def redis_url() -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.fixture(autouse=True)
+def _test_redis(settings: object, redis_url: str) -> None:
+    """Every test's locks and rate budget live in the test Redis, never in whatever runs on 6379."""
+    settings.REDIS_URL = redis_url
+
+
 def database_url(settings_dict: dict) -> str:
     """The URL of the database the tests are using, for worker subprocesses."""
     if settings_dict["ENGINE"].endswith("sqlite3"):

@@ -163,6 +163,7 @@ PALETTE_EDGE_TIMEOUT = envfloat("PALETTE_EDGE_TIMEOUT", 5.0)  # seconds per edge
 PALETTE_SITE_LABEL = os.getenv("PALETTE_SITE_LABEL", "site")  # the edge host label that names its site
 # Account secrets are sealed with Fernet: this key (a Fernet key or any long string), else SECRET_KEY.
 PALETTE_SECRET_KEY = os.getenv("PALETTE_SECRET_KEY", "")
+PALETTE_RUN_TIME_LIMIT = envint("PALETTE_RUN_TIME_LIMIT", 3600)  # a run past it stops and is recorded failed
 PALETTE_SYNC_LOCK_TIMEOUT = envint("PALETTE_SYNC_LOCK_TIMEOUT", 120)  # renewed while a run lives; a dead one's lapses
 PALETTE_TIMELINE_OVERLAP = envint("PALETTE_TIMELINE_OVERLAP", 300)  # audits/events re-asked before the watermark
 PALETTE_TIMELINE_BACKFILL = envint("PALETTE_TIMELINE_BACKFILL", 7 * 86400)  # first audits/events sync reaches back
@@ -179,7 +180,9 @@ PALETTE_BAD_RESPONSE_ATTEMPTS = envint("PALETTE_BAD_RESPONSE_ATTEMPTS", 3)  # tr
 PALETTE_THROTTLE = os.getenv("PALETTE_THROTTLE", "redis" if REDIS_URL else "local")  # local: in-process bucket
 PALETTE_THROTTLE_PREFIX = os.getenv("PALETTE_THROTTLE_PREFIX", "palette:rate")  # Redis key prefix
 PALETTE_EGRESS = os.getenv("PALETTE_EGRESS", "default")  # workers behind one source IP share one budget
-PALETTE_RATE_HEADROOM = envfloat("PALETTE_RATE_HEADROOM", 0.9)  # fraction of the published rate and burst
+PALETTE_RATE_CUSHION = envfloat("PALETTE_RATE_CUSHION", 3)  # tokens of each bucket never spent: absorb jitter
+PALETTE_RATE_CUT = envfloat("PALETTE_RATE_CUT", 0.7)  # after a 429 the rate is multiplied by this, for all
+PALETTE_RATE_RECOVERY = envfloat("PALETTE_RATE_RECOVERY", 30)  # seconds from one cut back to the full rate
 PALETTE_RATE_PENALTY = envfloat("PALETTE_RATE_PENALTY", 2.0)  # pause after a 429 without Retry-After
 PALETTE_THROTTLE_MAX_WAIT = envfloat("PALETTE_THROTTLE_MAX_WAIT", 300)  # longer wait for a slot: error
 

@@ -8,8 +8,11 @@ wait: it is skipped and says so.
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from redis.exceptions import LockError, RedisError
@@ -24,9 +27,25 @@ def lock_name(account_id: int, resource: str, project_id: int | None = None) -> 
     return f"palette:sync-lock:{account_id}:{resource}{scope}"
 
 
+@dataclass
+class Held:
+    """A scope's lock as its run sees it: whether it was acquired, and whether it has since been lost."""
+
+    acquired: bool
+    name: str = ""
+    lost: threading.Event = field(default_factory=threading.Event)
+
+    def __bool__(self) -> bool:
+        return self.acquired
+
+
+# The lock of the scope this thread is running, so the run can stop writing when it is lost.
+CURRENT: ContextVar[Held | None] = ContextVar("palette_sync_lock", default=None)
+
+
 @contextmanager
-def sync_lock(account_id: int, resource: str, project_id: int | None = None) -> Iterator[bool]:
-    """Yield True while holding the lock of the scope, or False at once when another run holds it."""
+def sync_lock(account_id: int, resource: str, project_id: int | None = None) -> Iterator[Held]:
+    """Yield a true Held while holding the lock of the scope, or a false one at once when another run holds it."""
     lock = redis_for(settings.REDIS_URL).lock(
         lock_name(account_id, resource, project_id),
         timeout=settings.PALETTE_SYNC_LOCK_TIMEOUT,
@@ -34,14 +53,17 @@ def sync_lock(account_id: int, resource: str, project_id: int | None = None) -> 
         thread_local=False,  # the keeper thread renews it with the same token
     )
     if not lock.acquire():
-        yield False
+        yield Held(False, lock.name)
         return
+    held = Held(True, lock.name)
     stop = threading.Event()
-    keeper = threading.Thread(target=keep_alive, args=(lock, stop), name=f"keep {lock.name}", daemon=True)
+    keeper = threading.Thread(target=keep_alive, args=(lock, stop, held), name=f"keep {lock.name}", daemon=True)
     keeper.start()
+    token = CURRENT.set(held)
     try:
-        yield True
+        yield held
     finally:
+        CURRENT.reset(token)
         stop.set()
         keeper.join()
         try:
@@ -52,11 +74,18 @@ def sync_lock(account_id: int, resource: str, project_id: int | None = None) -> 
             log.warning("sync lock %s not released (%s); it lapses after its timeout", lock.name, exc)
 
 
-def keep_alive(lock: object, stop: threading.Event) -> None:
-    """Renew the lock's timeout every third of it until the run ends (or the lock is lost)."""
+def keep_alive(lock: object, stop: threading.Event, held: Held) -> None:
+    """Renew the lock's timeout every third of it until the run ends, the lock is lost, or the run
+    outlives its time limit (a wedged run must not hold its scope forever)."""
+    deadline = time.monotonic() + settings.PALETTE_RUN_TIME_LIMIT + settings.PALETTE_SYNC_LOCK_TIMEOUT
     while not stop.wait(lock.timeout / 3):
+        if time.monotonic() > deadline:
+            log.warning("sync lock %s no longer renewed: its run is past its time limit", lock.name)
+            held.lost.set()
+            return
         try:
             lock.reacquire()
-        except (LockError, RedisError) as exc:  # lost (Redis restarted, or it lapsed): stop renewing
-            log.warning("sync lock %s could not be renewed (%s)", lock.name, exc)
+        except (LockError, RedisError) as exc:  # lost (Redis restarted, or it lapsed): the run must stop
+            log.warning("sync lock %s could not be renewed (%s); its run stops writing", lock.name, exc)
+            held.lost.set()
             return

@@ -16,7 +16,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dashboard.models import PaletteAccount, Project, SyncRun
 from palette_sync import sync
-from palette_sync.locks import sync_lock
 from palette_sync.sync.runs import closed_run, longest_first
 
 log = logging.getLogger(__name__)
@@ -71,22 +70,12 @@ def sync_resource(account_id: int, resource: str, project_id: int | None = None)
 
 def run_scope(account: PaletteAccount, resource: str, project: Project | None) -> dict:
     """Run one scope if its lock is free; otherwise record a skipped run and say so."""
-    project_id = project.pk if project else None
-    with sync_lock(account.pk, resource, project_id) as held:
-        if not held:
-            reason = "skipped: another run of this scope is in progress"
-            log.info("sync %s %s%s %s", account, resource, f" {project}" if project else "", reason)
-            run = closed_run(account, resource, project, SyncRun.Status.SKIPPED, reason)
-            return {"run": run.pk, "status": run.status}
-        try:
-            client = sync.client_for(account)
-        except ValueError as exc:  # no credential: nothing to retry until someone adds one
-            log.error("sync %s: %s", account, exc)
-            run = closed_run(account, resource, project, SyncRun.Status.FAILED, f"not run: {exc}")
-            return {"run": run.pk, "status": run.status}
-        with client:
-            if resource == "projects":
-                run = sync.sync_projects(account, client)
-            else:
-                run = sync.sync_resource(account, client, resource, project)
+    try:
+        client = sync.client_for(account)
+    except ValueError as exc:  # no usable credential: nothing to retry until someone fixes it
+        log.error("sync %s: %s", account, exc)
+        run = closed_run(account, resource, project, SyncRun.Status.FAILED, f"not run: {exc}")
+        return {"run": run.pk, "status": run.status}
+    with client:
+        run = sync.run_locked(account, client, resource, project)
     return {"run": run.pk, "status": run.status, "items": run.items}

@@ -9,9 +9,11 @@ import logging
 
 from dashboard.models import PaletteAccount, Project, SyncRun
 from palette_sync.client import PaletteClient
+from palette_sync.locks import sync_lock
 from palette_sync.sync.accounts import client_for, default_account
 from palette_sync.sync.edge_api import has_edge_credentials, sync_edge_api
 from palette_sync.sync.inventory import sync_clusters, sync_edgehosts, sync_profiles, sync_projects
+from palette_sync.sync.runs import closed_run
 from palette_sync.sync.timeline import sync_audits, sync_events
 
 __all__ = [
@@ -21,6 +23,7 @@ __all__ = [
     "default_account",
     "live_projects",
     "project_resources",
+    "run_locked",
     "sync_account",
     "sync_projects",
     "sync_resource",
@@ -53,6 +56,20 @@ def sync_resource(
     raise ValueError(f"{resource} is not synced in {'project' if project else 'tenant'} scope")
 
 
+def run_locked(
+    account: PaletteAccount, client: PaletteClient, resource: str, project: Project | None = None
+) -> SyncRun:
+    """One pass under the scope's lock, as the workers run it; a skipped run when another holds the scope."""
+    with sync_lock(account.pk, resource, project.pk if project else None) as held:
+        if not held:
+            reason = "skipped: another run of this scope is in progress"
+            log.info("sync %s %s%s %s", account, resource, f" {project}" if project else "", reason)
+            return closed_run(account, resource, project, SyncRun.Status.SKIPPED, reason)
+        if resource == "projects":
+            return sync_projects(account, client)
+        return sync_resource(account, client, resource, project)
+
+
 def project_resources(account: PaletteAccount) -> tuple[str, ...]:
     """What is synced per project: the Palette sources, and each edge host's own API where we may log in."""
     return (*PROJECT_RESOURCES, "edge_api") if has_edge_credentials(account) else PROJECT_RESOURCES
@@ -65,18 +82,19 @@ def live_projects(account: PaletteAccount) -> list[Project]:
 def sync_account(account: PaletteAccount, client: PaletteClient | None = None) -> list[SyncRun]:
     """Sync every source of one account in this process: projects, tenant sources, then each project's.
 
+    Each scope runs under the same lock as the workers', so this never runs a scope beside them.
     Returns the runs it recorded. A failed project listing stops the pass (the credential or the
     connection is broken); the projects already known stay as they are.
     """
     own_client = client is None
     client = client or client_for(account)
     try:
-        runs = [sync_projects(account, client)]
-        if runs[0].status == SyncRun.Status.FAILED:
+        runs = [run_locked(account, client, "projects")]
+        if runs[0].status in (SyncRun.Status.FAILED, SyncRun.Status.SKIPPED):
             return runs
-        runs += [sync_resource(account, client, resource) for resource in TENANT_RESOURCES]
+        runs += [run_locked(account, client, resource) for resource in TENANT_RESOURCES]
         for project in live_projects(account):
-            runs += [sync_resource(account, client, resource, project) for resource in project_resources(account)]
+            runs += [run_locked(account, client, resource, project) for resource in project_resources(account)]
         return runs
     finally:
         if own_client:

@@ -5,10 +5,13 @@ recorded with its state, since when, and why; its last facts stay, dated. Change
 are transitions in the timeline, like health changes.
 """
 
+import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.fields.json import KeyTextTransform
 
 from dashboard.models import EdgeCredential, EdgeHost, PaletteAccount, Project, SyncRun, TimelineEntry
 from palette_sync import edge
@@ -17,6 +20,7 @@ from palette_sync.sync.listing import BATCH, Source, transition
 from palette_sync.sync.runs import Recorder
 
 EDGE_API = Source("edge_api", EdgeHost, "edgehost", mapper=dict)
+CHUNK = 500  # hosts probed, then written, at a time
 TROUBLE = {"unreachable", "auth_failed", "tls_failed", "error"}
 FIELDS = ["edge_api_state", "edge_api_since", "edge_api_checked_at", "edge_api_error", "edge_facts"]
 
@@ -42,18 +46,44 @@ def access_for(labels: dict, credentials: list[EdgeCredential]) -> edge.EdgeAcce
 
 
 def sync_edge_api(account: PaletteAccount, client: PaletteClient, project: Project) -> SyncRun:
-    """Read every live edge host of a project through its own API, a bounded number at a time."""
-    recorder = Recorder(account, "edge_api", project, client)
-    credentials = sorted(EdgeCredential.objects.filter(account=account), key=lambda c: -c.specificity)
-    hosts = list(
-        EdgeHost.objects.filter(account=account, project=project, removed_at__isnull=True).only(
-            "id", "uid", "name", "host_address", "raw", "project_id", *FIELDS
+    """Read every live edge host of a project through its own API, a chunk at a time.
+
+    Each chunk of hosts is probed (a bounded number at once) and written in its own short
+    transaction, so memory stays bounded and a crash loses one chunk's work, not the project's.
+    Only the Edge Host API's columns are written, so the Palette listing of the same rows never
+    waits on this pass for long.
+    """
+    with Recorder(account, "edge_api", project, client) as recorder:
+        credentials = sorted(EdgeCredential.objects.filter(account=account), key=lambda c: -c.specificity)
+        hosts = (
+            EdgeHost.objects.filter(account=account, project=project, removed_at__isnull=True)
+            .only("id", "uid", "name", "host_address", "project_id", *FIELDS)
+            .annotate(labels=KeyTextTransform("labels", "raw__metadata"))
+            .order_by("id")
         )
-    )
-    targets = [
-        (h.uid, h.host_address, access_for((h.raw.get("metadata") or {}).get("labels") or {}, credentials))
-        for h in hosts
-    ]
+        tally: Counter = Counter()
+        for chunk in chunks(hosts.iterator(chunk_size=CHUNK), CHUNK):
+            recorder.checkpoint()
+            tally.update(probe_chunk(recorder, chunk, credentials))
+        if set(tally) - {edge.EdgeState.REACHABLE}:
+            recorder.error("edge hosts: " + ", ".join(f"{n} {state}" for state, n in sorted(tally.items())))
+        return recorder.finish(SyncRun.Status.OK)  # unreachable hosts are data, not a failed sync
+
+
+def chunks(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def probe_chunk(recorder: Recorder, hosts: list[EdgeHost], credentials: list[EdgeCredential]) -> Counter:
+    """Probe one chunk of hosts and write what they said, with the transitions, in one transaction."""
+    targets = [(h.uid, h.host_address, access_for(labels_of(h), credentials)) for h in hosts]
     probes = edge.read_hosts(
         targets, concurrency=settings.PALETTE_EDGE_CONCURRENCY, timeout=settings.PALETTE_EDGE_TIMEOUT
     )
@@ -62,10 +92,18 @@ def sync_edge_api(account: PaletteAccount, client: PaletteClient, project: Proje
         EdgeHost.objects.bulk_update(hosts, FIELDS, batch_size=BATCH)
         TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
     recorder.count(items=len(hosts), transitions=len(entries))
-    tally = Counter(probe.state for probe in probes.values())
-    if set(tally) - {edge.EdgeState.REACHABLE}:
-        recorder.error("edge hosts: " + ", ".join(f"{n} {state}" for state, n in sorted(tally.items())))
-    return recorder.finish(SyncRun.Status.OK)  # unreachable hosts are data, not a failed sync
+    return Counter(probe.state for probe in probes.values())
+
+
+def labels_of(host: EdgeHost) -> dict:
+    """The host's Palette labels (`metadata.labels`), read as JSON text by the query."""
+    labels = host.labels
+    if isinstance(labels, str):
+        try:
+            labels = json.loads(labels)
+        except ValueError:
+            return {}
+    return labels if isinstance(labels, dict) else {}
 
 
 def merge(recorder: Recorder, host: EdgeHost, probe: edge.EdgeProbe) -> list[TimelineEntry]:

@@ -1,5 +1,7 @@
 """The inventory sources: projects, clusters, cluster profiles and edge hosts (REFERENCE.md 7-10, 14)."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 from dashboard.models import Cluster, ClusterProfile, EdgeHost, PaletteAccount, Project, SyncRun
 from palette_sync import mappers
 from palette_sync.client import PaletteClient
@@ -45,23 +47,39 @@ PROFILES_OF_TENANT = {"filter": {}, "sort": []}
 
 def sync_projects(account: PaletteAccount, client: PaletteClient) -> SyncRun:
     """List the tenant's projects (tenant scope, `POST /v1/dashboard/projects`) and upsert them."""
-    return consume(Recorder(account, "projects", None, client), PROJECTS, client.projects())
+    with Recorder(account, "projects", None, client) as recorder:
+        return consume(recorder, PROJECTS, client.projects())
 
 
 def sync_clusters(account: PaletteAccount, client: PaletteClient, project: Project) -> SyncRun:
     """List one project's clusters (`POST /v1/dashboard/spectroclusters/search`, ProjectUid scope)."""
-    recorder = Recorder(account, "clusters", project, client)
-    return consume(
-        recorder, CLUSTERS, client.clusters(project.uid), project_for=lambda v: project.pk, enrich=kubernetes_versions
-    )
+    with Recorder(account, "clusters", project, client) as recorder:
+        return consume(
+            recorder,
+            CLUSTERS,
+            client.clusters(project.uid),
+            project_for=lambda v: project.pk,
+            enrich=kubernetes_versions,
+        )
+
+
+# Clusters read in detail at once. Their reads spend the 50/s `/v1/spectroclusters` budget, which
+# nothing else uses, and at 100-200 ms per answer one at a time would take minutes for a new fleet.
+DETAIL_READS = 8
 
 
 def kubernetes_versions(recorder: Recorder, batch: list[dict], stored: dict[str, dict]) -> None:
-    """Fill the k8s version that the listing lacks (no k8s pack) from the cluster's summary.
+    """Fill the k8s version that the listing lacks (no k8s pack) from the cluster itself.
 
-    The detail read (`GET /v1/dashboard/spectroclusters/{uid}`, REFERENCE.md 8) is spent only on a
-    row that is new or whose lastModifiedTimestamp changed; otherwise the stored version stands.
+    The full object (`GET /v1/spectroclusters/{uid}`, REFERENCE.md 8) carries the k8s pack of its
+    profile templates, as the listing does when it has one, and counts in the 50/s
+    `/v1/spectroclusters` family: not the 10/s `/v1/dashboard` one that every listing shares
+    (REFERENCE.md 5). Only a cluster without a k8s pack even there (an imported one) costs the
+    summary read (`GET /v1/dashboard/spectroclusters/{uid}`, `status.kubeMeta`). Clusters are read
+    only when new or when their lastModifiedTimestamp changed, several at once; otherwise the
+    stored version stands.
     """
+    wanted = []
     for values in batch:
         if values["kubernetes_version"]:
             continue
@@ -69,16 +87,30 @@ def kubernetes_versions(recorder: Recorder, batch: list[dict], stored: dict[str,
         if old is not None and old["removed_at"] is None and old["modified_at"] == values["modified_at"]:
             values["kubernetes_version"] = old["kubernetes_version"]
             continue
-        recorder.count(detail_reads=1)
-        try:
-            detail = recorder.client.request(
-                "GET", f"/v1/dashboard/spectroclusters/{values['uid']}", project_uid=recorder.project.uid
-            )
-        except PaletteError as exc:
-            recorder.error(f"cluster {values['uid']} detail: {exc}")
-            values["kubernetes_version"] = old["kubernetes_version"] if old else ""
-            continue
-        values["kubernetes_version"] = mappers.detail_kubernetes_version(detail)
+        wanted.append((values, old))
+    if not wanted:
+        return
+    client, project_uid = recorder.client, recorder.project.uid
+
+    def read(uid: str) -> str:
+        full = client.request("GET", f"/v1/spectroclusters/{uid}", project_uid=project_uid)
+        version = mappers.kubernetes_version(mappers.obj(mappers.obj(full).get("spec")))
+        if version:
+            return version
+        summary = client.request("GET", f"/v1/dashboard/spectroclusters/{uid}", project_uid=project_uid)
+        return mappers.detail_kubernetes_version(summary)
+
+    # The client is thread-safe (httpx, locked counters, the shared throttle); only the reads run
+    # in the pool: the recorder and the database stay in this thread.
+    with ThreadPoolExecutor(max_workers=min(DETAIL_READS, len(wanted)), thread_name_prefix="palette-detail") as pool:
+        futures = [pool.submit(read, values["uid"]) for values, _old in wanted]
+        for (values, old), future in zip(wanted, futures, strict=True):
+            recorder.count(detail_reads=1)
+            try:
+                values["kubernetes_version"] = future.result()
+            except PaletteError as exc:
+                recorder.error(f"cluster {values['uid']} detail: {exc}")
+                values["kubernetes_version"] = old["kubernetes_version"] if old else ""
 
 
 def sync_profiles(account: PaletteAccount, client: PaletteClient, project: Project | None) -> SyncRun:
@@ -86,24 +118,25 @@ def sync_profiles(account: PaletteAccount, client: PaletteClient, project: Proje
 
     Every version is its own item, with its packs and the clusters on it (REFERENCE.md 9).
     """
-    recorder = Recorder(account, "profiles", project, client)
-    if project is None:
-        items = client.paginate("/v1/dashboard/clusterprofiles", body=PROFILES_OF_TENANT)
-        return consume(recorder, PROFILES, items, accept=lambda v: v["scope"] != "project")
-    items = client.paginate("/v1/dashboard/clusterprofiles", body=PROFILES_OF_PROJECT, project_uid=project.uid)
-    return consume(
-        recorder,
-        PROFILES,
-        items,
-        project_for=lambda v: project.pk,
-        accept=lambda v: v["scope"] == "project" and v["project_uid"] in ("", project.uid),
-    )
+    with Recorder(account, "profiles", project, client) as recorder:
+        if project is None:
+            items = client.paginate("/v1/dashboard/clusterprofiles", body=PROFILES_OF_TENANT)
+            return consume(recorder, PROFILES, items, accept=lambda v: v["scope"] != "project")
+        items = client.paginate("/v1/dashboard/clusterprofiles", body=PROFILES_OF_PROJECT, project_uid=project.uid)
+        return consume(
+            recorder,
+            PROFILES,
+            items,
+            project_for=lambda v: project.pk,
+            accept=lambda v: v["scope"] == "project" and v["project_uid"] in ("", project.uid),
+        )
 
 
 def sync_edgehosts(account: PaletteAccount, client: PaletteClient, project: Project) -> SyncRun:
     """List one project's edge hosts, Palette's side (`POST /v1/dashboard/edgehosts/search`, REFERENCE.md 10)."""
     items = client.paginate("/v1/dashboard/edgehosts/search", body=EDGEHOST_SEARCH, project_uid=project.uid)
-    return consume(Recorder(account, "edgehosts", project, client), EDGEHOSTS, items, project_for=lambda v: project.pk)
+    with Recorder(account, "edgehosts", project, client) as recorder:
+        return consume(recorder, EDGEHOSTS, items, project_for=lambda v: project.pk)
 
 
 EDGEHOST_SEARCH = {"filter": {"conjunction": "and", "filterGroups": []}, "sort": []}

@@ -73,6 +73,7 @@ def consume(
     if batch:
         write_batch(recorder, source, list(batch.values()), enrich)
     if complete:
+        recorder.checkpoint()
         remove_missing(recorder, source)
         return recorder.finish(SyncRun.Status.OK)
     return recorder.finish(SyncRun.Status.PARTIAL if recorder.run.items else SyncRun.Status.FAILED)
@@ -109,6 +110,7 @@ def write_batch(recorder: Recorder, source: Source, batch: list[dict], enrich: E
     }
     if enrich is not None:
         enrich(recorder, batch, stored)  # network reads happen before the transaction opens
+    recorder.checkpoint()
     rows, entries, seen = [], [], []
     for values in batch:
         values.pop("project_uid", None)

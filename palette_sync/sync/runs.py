@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from dashboard.models import PaletteAccount, Project, SyncRun, SyncScope
 from palette_sync.client import PaletteClient
+from palette_sync.locks import CURRENT
 from palette_sync.sync import rollups
 
 log = logging.getLogger(__name__)
@@ -17,8 +18,16 @@ MAX_ERRORS = 50  # a run that fails on every item keeps the first few, and says 
 PROGRESS_EVERY = 2.0  # seconds between progress notes of a running listing (the sync page polls them)
 
 
+class RunStopped(Exception):  # noqa: N818 (a stop, not an error of the run's own)
+    """The run must stop writing: its scope's lock was lost, or it ran past its time limit."""
+
+
 class Recorder:
-    """Opens a SyncRun, counts what the pass did, and closes it with what the client spent."""
+    """Opens a SyncRun, counts what the pass did, and closes it with what the client spent.
+
+    Used as a context manager: whatever ends the pass — an exception of any kind included — the
+    run is closed with the truth (failed, with the error's type and message), never left running.
+    """
 
     def __init__(self, account: PaletteAccount, resource: str, project: Project | None, client: PaletteClient) -> None:
         self.account, self.resource, self.project, self.client = account, resource, project, client
@@ -33,6 +42,27 @@ class Recorder:
         self.dropped_errors = 0
         self.listing: object = None
         self.progress_at = time.monotonic()
+        self.lock = CURRENT.get()
+        self.deadline = time.monotonic() + settings.PALETTE_RUN_TIME_LIMIT
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: object) -> None:
+        if exc is None or self.run.finished_at is not None:
+            return
+        self.error(f"{kind.__name__}: {exc}")
+        try:
+            self.finish(SyncRun.Status.FAILED)
+        except Exception:  # the database itself is gone: the next run closes this one as abandoned
+            log.exception("sync %s: could not record the failure", self)
+
+    def checkpoint(self) -> None:
+        """Stop here, before writing more, if the scope's lock was lost or the run is past its time limit."""
+        if self.lock is not None and self.lock.lost.is_set():
+            raise RunStopped(f"the scope's lock {self.lock.name} was lost; another run may hold the scope now")
+        if time.monotonic() > self.deadline:
+            raise RunStopped(f"past its time limit of {settings.PALETTE_RUN_TIME_LIMIT} s")
 
     def __str__(self) -> str:
         where = f" {self.project.name}" if self.project else ""

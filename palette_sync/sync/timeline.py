@@ -37,17 +37,17 @@ def rfc3339(moment: datetime) -> str:
 
 def sync_audits(account: PaletteAccount, client: PaletteClient) -> SyncRun:
     """Tenant-scope audits in [watermark − overlap, now] (`GET /v1/audits?startTime&endTime`)."""
-    recorder = Recorder(account, "audits", None, client)
-    start = window_start(account, TimelineEntry.Kind.AUDIT, None, recorder.now)
-    # endTime pins the window: entries arriving while we page do not shift the pages under us.
-    # A long window (a backfill) is listed as concurrent time slices, stored oldest first.
-    pieces = windowed(client, "/v1/audits", start, recorder.now, stamp=rfc3339)
-    projects = project_ids(recorder)
+    with Recorder(account, "audits", None, client) as recorder:
+        start = window_start(account, TimelineEntry.Kind.AUDIT, None, recorder.now)
+        # endTime pins the window: entries arriving while we page do not shift the pages under us.
+        # A long window (a backfill) is listed as concurrent time slices, stored oldest first.
+        pieces = windowed(client, "/v1/audits", start, recorder.now, stamp=rfc3339)
+        projects = project_ids(recorder)
 
-    def project_for(values: dict) -> int | None:
-        return projects.get(values.pop("project_uid", ""))
+        def project_for(values: dict) -> int | None:
+            return projects.get(values.pop("project_uid", ""))
 
-    return record(recorder, TimelineEntry.Kind.AUDIT, pieces, mappers.audit_entry, project_for)
+        return record(recorder, TimelineEntry.Kind.AUDIT, pieces, mappers.audit_entry, project_for)
 
 
 def sync_events(account: PaletteAccount, client: PaletteClient, project: Project) -> SyncRun:
@@ -56,14 +56,14 @@ def sync_events(account: PaletteAccount, client: PaletteClient, project: Project
     `GET /v1/events/components` has no time filter: the listing is read newest first and left as
     soon as it passes the window's start, so a run costs pages in proportion to what is new.
     """
-    recorder = Recorder(account, "events", project, client)
-    start = window_start(account, TimelineEntry.Kind.EVENT, project, recorder.now)
-    order = {"orderBy": "metadata.creationTimestamp=-1"}
-    items = client.paginate("/v1/events/components", method="GET", params=order, project_uid=project.uid)
-    # The window's end is found in the reading thread, so no page past it is fetched.
-    # Read newest first, the window is one piece: all of it is stored, or none of it.
-    new = read_ahead(newer_than(items, start))
-    return record(recorder, TimelineEntry.Kind.EVENT, [new], mappers.event_entry, lambda v: project.pk)
+    with Recorder(account, "events", project, client) as recorder:
+        start = window_start(account, TimelineEntry.Kind.EVENT, project, recorder.now)
+        order = {"orderBy": "metadata.creationTimestamp=-1"}
+        items = client.paginate("/v1/events/components", method="GET", params=order, project_uid=project.uid)
+        # The window's end is found in the reading thread, so no page past it is fetched.
+        # Read newest first, the window is one piece: all of it is stored, or none of it.
+        new = read_ahead(newer_than(items, start))
+        return record(recorder, TimelineEntry.Kind.EVENT, [new], mappers.event_entry, lambda v: project.pk)
 
 
 def newer_than(items: Iterable[dict], start: datetime) -> Iterable[dict]:
@@ -156,6 +156,7 @@ def to_entry(
 
 def insert(recorder: Recorder, kind: str, entries: list[TimelineEntry]) -> None:
     """Insert in batches; entries already stored (the overlap) are counted out, then ignored."""
+    recorder.checkpoint()
     for i in range(0, len(entries), BATCH):
         batch = entries[i : i + BATCH]
         known = set(

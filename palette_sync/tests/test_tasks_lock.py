@@ -1,15 +1,18 @@
-"""The per-scope Redis lock: a second run of the same (account, resource[, project]) is skipped."""
+"""The per-scope Redis lock (a second run of the same scope is skipped), and runs that end with the truth:
+closed failed on any exception, stopped when their lock is lost or their time is up."""
 
 import time
 from collections.abc import Iterator
 
 import pytest
+from django.db import OperationalError, connection
 
 from config.celery import app
 from conftest import SIM_KEY, Sim, start_sim, stop
-from dashboard.models import PaletteAccount, Project, SyncRun
-from palette_sync import tasks
+from dashboard.models import Cluster, PaletteAccount, Project, SyncRun, SyncScope
+from palette_sync import sync, tasks
 from palette_sync.locks import lock_name, sync_lock
+from palette_sync.sync.runs import RunStopped
 from palette_sync.throttle import redis_for
 
 
@@ -95,3 +98,67 @@ def test_it_lets_a_dead_holders_lock_lapse_within_one_timeout(redis_url: str, se
     time.sleep(1.2)
     with sync_lock(990002, "clusters") as held:
         assert held
+
+
+# --- every run ends with the truth ---------------------------------------------------------------
+
+
+@pytest.fixture
+def live_account(db: None) -> PaletteAccount:
+    return PaletteAccount.objects.create(name="sim", api_url="http://sim")
+
+
+def failing_inserts_into(table: str) -> object:
+    """A database that refuses INSERTs into one table, as a full disk or a lost connection would."""
+
+    def wrapper(execute: object, sql: str, params: object, many: bool, context: object) -> object:
+        if sql.startswith(f'INSERT INTO "{table}"'):
+            raise OperationalError(f"could not extend file for {table}: No space left on device")
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def test_a_run_that_raises_is_closed_failed_with_the_error(live_account, sim_fleet, sim_client) -> None:
+    sync.sync_projects(live_account, sim_client(sim_fleet))
+    project = Project.objects.first()
+    with connection.execute_wrapper(failing_inserts_into("dashboard_cluster")), pytest.raises(OperationalError):
+        sync.sync_resource(live_account, sim_client(sim_fleet), "clusters", project)
+    run = SyncRun.objects.get(resource="clusters")
+    assert run.status == "failed" and run.finished_at is not None
+    assert run.errors[-1].startswith("OperationalError: could not extend file for dashboard_cluster")
+    scope = SyncScope.objects.get(resource="clusters", project=project)
+    assert scope.last_status == "failed" and "No space left on device" in scope.last_error
+
+
+def test_a_run_stops_writing_once_its_lock_is_lost(live_account, sim_fleet, sim_client, redis_url, settings) -> None:
+    settings.PALETTE_SYNC_LOCK_TIMEOUT = 1
+    sync.sync_projects(live_account, sim_client(sim_fleet))
+    project = Project.objects.first()
+    name = lock_name(live_account.pk, "clusters", project.pk)
+    with sync_lock(live_account.pk, "clusters", project.pk) as held:
+        redis_for(redis_url).set(name, "another-workers-token", px=3000)  # it lapsed and someone else took it
+        assert held.lost.wait(5), "the keeper did not notice the lost lock"
+        with pytest.raises(RunStopped):
+            sync.sync_resource(live_account, sim_client(sim_fleet), "clusters", project)
+    redis_for(redis_url).delete(name)
+    run = SyncRun.objects.get(resource="clusters")
+    assert run.status == "failed" and "lock" in run.errors[-1] and "was lost" in run.errors[-1]
+    assert not Cluster.objects.exists()  # nothing was written after the loss
+
+
+def test_a_run_past_its_time_limit_stops(live_account, sim_fleet, sim_client, settings) -> None:
+    settings.PALETTE_RUN_TIME_LIMIT = 0
+    with pytest.raises(RunStopped):
+        sync.sync_projects(live_account, sim_client(sim_fleet))
+    run = SyncRun.objects.get(resource="projects")
+    assert run.status == "failed" and "time limit" in run.errors[-1]
+
+
+def test_sync_once_takes_the_workers_locks(live_account, sim_fleet, sim_client) -> None:
+    with sync_lock(live_account.pk, "projects") as held:
+        assert held
+        runs = sync.sync_account(live_account, sim_client(sim_fleet))
+    assert [(r.resource, r.status) for r in runs] == [("projects", "skipped")]
+    assert not Project.objects.exists()
+    assert {r.status for r in sync.sync_account(live_account, sim_client(sim_fleet))} == {"ok"}
