@@ -228,13 +228,18 @@ class TimelineFilter(filters.FilterSet):
     """Filters of the merged timeline. `q` (the search box) and `subject` both take a uid or part of a name."""
 
     q = Text(method="by_subject", label="Search")
-    kind = filters.MultipleChoiceFilter(choices=TIMELINE_KINDS, widget=forms.CheckboxSelectMultiple, label="Kind")
+    # distinct=False: no join can repeat a row, and DISTINCT would sort every match instead of walking an index.
+    kind = filters.MultipleChoiceFilter(
+        choices=TIMELINE_KINDS, widget=forms.CheckboxSelectMultiple, label="Kind", distinct=False
+    )
     severity = filters.MultipleChoiceFilter(
         choices=[(key, key) for key in SEVERITIES], method="by_severity", widget=forms.CheckboxSelectMultiple
     )
-    account = filters.ModelMultipleChoiceFilter(queryset=PaletteAccount.objects.all(), widget=forms.SelectMultiple)
+    account = filters.ModelMultipleChoiceFilter(
+        queryset=PaletteAccount.objects.all(), widget=forms.SelectMultiple, distinct=False
+    )
     project = filters.ModelMultipleChoiceFilter(
-        queryset=Project.objects.filter(removed_at__isnull=True), widget=forms.SelectMultiple
+        queryset=Project.objects.filter(removed_at__isnull=True), widget=forms.SelectMultiple, distinct=False
     )
     subject = Text(method="by_subject", label="Subject (uid or name)")
     subject_kind = SubjectKindFilter(
@@ -272,14 +277,18 @@ class TimelineFilter(filters.FilterSet):
         return qs.filter(subject_uid__in=[value, *uids])
 
     def uids_named(self, text: str) -> list[str]:
-        """The uids of clusters, profile versions, edge hosts and projects whose name contains `text`: one query."""
+        """The uids of clusters, profile versions, edge hosts and projects whose name contains `text` (only those
+        of the chosen subject kind, if one is): one query. No index serves a substring, so this scans the names."""
         from dashboard.models import ClusterProfile  # kept out of the shared import line at the top
 
+        models = {"cluster": Cluster, "clusterprofile": ClusterProfile, "edgehost": EdgeHost, "project": Project}
+        kind = self.form.cleaned_data.get("subject_kind")
         named = [
             model.objects.filter(name__icontains=text).order_by().values_list("uid", flat=True)
-            for model in (Cluster, ClusterProfile, EdgeHost, Project)
+            for model in ([models[kind]] if kind in models else models.values())
         ]
-        uids = list(named[0].union(*named[1:], all=True).order_by()[: SUBJECT_LIMIT + 1])
+        query = named[0].union(*named[1:], all=True).order_by() if len(named) > 1 else named[0]
+        uids = list(query[: SUBJECT_LIMIT + 1])
         if len(uids) > SUBJECT_LIMIT:
             self.notes.append(
                 f"“{text[:40]}” names more than {SUBJECT_LIMIT} clusters, profiles, edge hosts and projects: "
