@@ -163,6 +163,11 @@ PALETTE_EDGE_TIMEOUT = envfloat("PALETTE_EDGE_TIMEOUT", 5.0)  # seconds per edge
 PALETTE_SITE_LABEL = os.getenv("PALETTE_SITE_LABEL", "site")  # the edge host label that names its site
 # Account secrets are sealed with Fernet: this key (a Fernet key or any long string), else SECRET_KEY.
 PALETTE_SECRET_KEY = os.getenv("PALETTE_SECRET_KEY", "")
+# Removals: a row a complete listing lacks is removed once a detail read answers 404, or a second
+# complete listing lacks it too; more than this share of a scope missing at once is refused.
+PALETTE_REMOVAL_MAX_SHARE = envfloat("PALETTE_REMOVAL_MAX_SHARE", 0.5)
+PALETTE_REMOVAL_MIN_GUARD = envint("PALETTE_REMOVAL_MIN_GUARD", 10)  # fewer missing rows are never refused
+PALETTE_REMOVAL_CONFIRM_MAX = envint("PALETTE_REMOVAL_CONFIRM_MAX", 200)  # detail reads per run, at most
 PALETTE_RUN_TIME_LIMIT = envint("PALETTE_RUN_TIME_LIMIT", 3600)  # a run past it stops and is recorded failed
 PALETTE_SYNC_LOCK_TIMEOUT = envint("PALETTE_SYNC_LOCK_TIMEOUT", 120)  # renewed while a run lives; a dead one's lapses
 PALETTE_TIMELINE_OVERLAP = envint("PALETTE_TIMELINE_OVERLAP", 300)  # audits/events re-asked before the watermark

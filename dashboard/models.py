@@ -99,7 +99,10 @@ class SyncedModel(models.Model):
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
     removed_at = models.DateTimeField(
-        null=True, blank=True, help_text="set only after a complete listing no longer had it"
+        null=True, blank=True, help_text="set only once its absence from a complete listing was confirmed"
+    )
+    missing_since = models.DateTimeField(
+        null=True, blank=True, help_text="a complete listing lacked it, unconfirmed: one more, or a 404, removes it"
     )
 
     class Meta:

@@ -7,7 +7,7 @@ from palette_sync import mappers
 from palette_sync.client import PaletteClient
 from palette_sync.errors import PaletteError
 from palette_sync.sync import rollups
-from palette_sync.sync.listing import Source, consume
+from palette_sync.sync.listing import CASCADE_SOURCES, Source, consume
 from palette_sync.sync.runs import Recorder
 
 CLUSTERS = Source(
@@ -18,6 +18,7 @@ CLUSTERS = Source(
     watched=("state", "health", "profiles"),
     since={"state": "state_since", "health": "health_since"},
     carry=("kubernetes_version",),
+    detail="/v1/spectroclusters/{uid}",  # the 50/s family, not the listings' 10/s (REFERENCE.md 5)
     after_write=lambda recorder, uids: rollups.write_profile_uses(recorder.account, uids),
 )
 PROFILES = Source(
@@ -25,6 +26,7 @@ PROFILES = Source(
     ClusterProfile,
     "clusterprofile",
     mappers.profile_fields,
+    detail="/v1/clusterprofiles/{uid}",
     after_write=lambda recorder, uids: rollups.refresh_profile_uses(recorder.account, uids),
 )
 EDGEHOSTS = Source(
@@ -35,9 +37,18 @@ EDGEHOSTS = Source(
     watched=("state", "health"),
     since={"state": "state_since", "health": "health_since"},
     keep=EdgeHost.EDGE_API_FIELDS,
+    detail="/v1/edgehosts/{uid}",
 )
 
-PROJECTS = Source("projects", Project, "project", mappers.project_fields, cascade=(Cluster, ClusterProfile, EdgeHost))
+PROJECTS = Source(
+    "projects",
+    Project,
+    "project",
+    mappers.project_fields,
+    cascade=(Cluster, ClusterProfile, EdgeHost),
+    detail="/v1/projects/{uid}",
+)
+CASCADE_SOURCES.update({Cluster: CLUSTERS, ClusterProfile: PROFILES, EdgeHost: EDGEHOSTS})
 
 # `{"filter": {}}` lists all; `scope: project` with a ProjectUid header only the project's own
 # profiles, so tenant profiles are listed once, in tenant scope (REFERENCE.md 3, 9).

@@ -8,11 +8,12 @@ nothing. `removed_at` is set only after the listing ran to its end (DESIGN.md "D
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 
 from dashboard.models import Project, SyncRun, TimelineEntry
 from palette_sync import mappers
-from palette_sync.errors import PaletteError
+from palette_sync.errors import PaletteError, PaletteNotFound
 from palette_sync.sync.fetch import read_ahead
 from palette_sync.sync.runs import Recorder
 
@@ -36,6 +37,7 @@ class Source:
     keep: tuple[str, ...] = ()  # model fields the listing never writes (the Edge Host API's)
     cascade: tuple[type, ...] = ()  # models whose rows go with a removed row (a project's contents)
     after_write: Callable[[Recorder, list[str]], None] | None = None  # told the uids of rows it upserted
+    detail: str = ""  # the detail path of one object, "{uid}" in it: a 404 there confirms a removal
 
 
 def consume(
@@ -74,7 +76,8 @@ def consume(
         write_batch(recorder, source, list(batch.values()), enrich)
     if complete:
         recorder.checkpoint()
-        remove_missing(recorder, source)
+        if not remove_missing(recorder, source):
+            return recorder.finish(SyncRun.Status.PARTIAL)
         return recorder.finish(SyncRun.Status.OK)
     return recorder.finish(SyncRun.Status.PARTIAL if recorder.run.items else SyncRun.Status.FAILED)
 
@@ -130,7 +133,9 @@ def write_batch(recorder: Recorder, source: Source, batch: list[dict], enrich: E
         )
     with transaction.atomic():
         if seen:
-            model.objects.filter(account=recorder.account, uid__in=seen).update(last_seen_at=recorder.now)
+            model.objects.filter(account=recorder.account, uid__in=seen).update(
+                last_seen_at=recorder.now, missing_since=None
+            )
         upsert(model, rows, keep=source.keep)
         TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
     if source.after_write is not None and rows:
@@ -225,27 +230,101 @@ def upsert(model: type, rows: list, *, keep: tuple[str, ...] = ()) -> None:
     )
 
 
-def remove_missing(recorder: Recorder, source: Source) -> None:
-    """After a complete listing: mark the scope's rows it no longer had, with a `removed` transition each."""
+def remove_missing(recorder: Recorder, source: Source) -> bool:
+    """After a complete listing: remove the scope's rows it lacked, once each absence is confirmed.
+
+    Listings are offset-paged (REFERENCE.md 4): an object deleted behind the cursor shifts a live
+    one into a page already read, and `listmeta.count` drops with it, so one complete listing can
+    lack a live row. A row is removed when its detail read answers 404, or when a second complete
+    listing in a row lacks it too (the detail read failing otherwise); a detail read that finds
+    it keeps it. More than PALETTE_REMOVAL_MAX_SHARE of the scope missing at once is refused as
+    a whole (an empty "complete" listing after a permission change must not wipe a project):
+    returns False then, and the run says why.
+    """
     model = source.model
-    scope = {}
-    if has_project(model):
-        scope = {"project": recorder.project} if recorder.project is not None else {"project__isnull": True}
-    with transaction.atomic():
-        gone = list(
-            model.objects.select_for_update()
-            .filter(account=recorder.account, removed_at__isnull=True, last_seen_at__lt=recorder.now, **scope)
-            .values("id", "uid", "name", *(("project_id",) if scope else ()))
+    scope = scope_filter(recorder, model)
+    live = model.objects.filter(account=recorder.account, removed_at__isnull=True, **scope)
+    missing = list(
+        live.filter(last_seen_at__lt=recorder.now).values(
+            "id", "uid", "name", "missing_since", *(("project_id",) if scope else ())
         )
-        if not gone:
-            return
-        ids = [row["id"] for row in gone]
-        model.objects.filter(id__in=ids).update(removed_at=recorder.now)
-        for child in source.cascade:  # no project, no listing that could ever remove them
-            child.objects.filter(project_id__in=ids, removed_at__isnull=True).update(removed_at=recorder.now)
-        entries = [transition(recorder, source, row, "removed", None, None) for row in gone]
-        TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
-    recorder.count(removed=len(gone), transitions=len(entries))
+    )
+    if not missing:
+        return True
+    total = live.count()
+    if len(missing) > max(settings.PALETTE_REMOVAL_MIN_GUARD, settings.PALETTE_REMOVAL_MAX_SHARE * total):
+        recorder.error(
+            f"refused to remove {len(missing)} of {total} {source.resource} at once (more than "
+            f"{settings.PALETTE_REMOVAL_MAX_SHARE:.0%} of the scope): if Palette really removed them, run "
+            "`manage.py sync_palette --once --allow-mass-removal`; if the credential lost access, fix it"
+        )
+        if not recorder.allow_mass_removal:
+            return False
+    gone, kept, pending = confirm(recorder, source, missing)
+    with transaction.atomic():
+        if kept:
+            model.objects.filter(id__in=kept).update(last_seen_at=recorder.now, missing_since=None)
+        if pending:
+            model.objects.filter(id__in=pending, missing_since__isnull=True).update(missing_since=recorder.now)
+        if gone:
+            remove_rows(recorder, source, [row for row in missing if row["id"] in gone])
+    if kept:
+        recorder.error(f"{len(kept)} {source.resource} missing from the listing still exist: kept")
+    return True
+
+
+def scope_filter(recorder: Recorder, model: type) -> dict:
+    if not has_project(model):
+        return {}
+    return {"project": recorder.project} if recorder.project is not None else {"project__isnull": True}
+
+
+def confirm(recorder: Recorder, source: Source, missing: list[dict]) -> tuple[set[int], set[int], set[int]]:
+    """Sort missing rows into (gone, kept, pending): a 404, found after all, or not known yet."""
+    gone, kept, pending = set(), set(), set()
+    project_uid = recorder.project.uid if recorder.project is not None else None
+    for row in missing:
+        if not source.detail or len(gone) + len(kept) >= settings.PALETTE_REMOVAL_CONFIRM_MAX:
+            status = "unknown"
+        else:
+            recorder.count(detail_reads=1)
+            try:
+                recorder.client.request("GET", source.detail.format(uid=row["uid"]), project_uid=project_uid)
+                status = "found"
+            except PaletteNotFound:
+                status = "gone"
+            except PaletteError as exc:
+                recorder.error(f"{source.resource} {row['uid']} missing, detail read failed: {exc}")
+                status = "unknown"
+        if status == "found":
+            kept.add(row["id"])
+        elif status == "gone" or row["missing_since"] is not None:  # a 404, or the second listing in a row
+            gone.add(row["id"])
+        else:
+            pending.add(row["id"])
+    return gone, kept, pending
+
+
+def remove_rows(recorder: Recorder, source: Source, rows: list[dict]) -> None:
+    """Mark rows removed with a `removed` transition each; a removed project takes its contents along."""
+    ids = [row["id"] for row in rows]
+    source.model.objects.filter(id__in=ids).update(removed_at=recorder.now, missing_since=None)
+    entries = [transition(recorder, source, row, "removed", None, None) for row in rows]
+    for child in source.cascade:  # no project, no listing that could ever remove them
+        contents = child.objects.filter(project_id__in=ids, removed_at__isnull=True)
+        child_source = CASCADE_SOURCES.get(child)
+        if child_source is not None:
+            entries += [
+                transition(recorder, child_source, row, "removed", None, None)
+                for row in contents.values("uid", "name", "project_id")
+            ]
+        contents.update(removed_at=recorder.now)
+    TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
+    recorder.count(removed=len(rows), transitions=len(entries))
+
+
+# The sources of the models a removed project takes along, for their own `removed` transitions.
+CASCADE_SOURCES: dict[type, Source] = {}
 
 
 def project_ids(recorder: Recorder) -> dict[str, int]:

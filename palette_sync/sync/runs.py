@@ -2,6 +2,7 @@
 
 import logging
 import time
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from palette_sync.sync import rollups
 log = logging.getLogger(__name__)
 
 MAX_ERRORS = 50  # a run that fails on every item keeps the first few, and says how many more
+# Set by `sync_palette --once --allow-mass-removal`: an operator confirms that Palette removed them.
+ALLOW_MASS_REMOVAL: ContextVar[bool] = ContextVar("palette_allow_mass_removal", default=False)
 PROGRESS_EVERY = 2.0  # seconds between progress notes of a running listing (the sync page polls them)
 
 
@@ -43,6 +46,7 @@ class Recorder:
         self.listing: object = None
         self.progress_at = time.monotonic()
         self.lock = CURRENT.get()
+        self.allow_mass_removal = ALLOW_MASS_REMOVAL.get()
         self.deadline = time.monotonic() + settings.PALETTE_RUN_TIME_LIMIT
 
     def __enter__(self) -> "Recorder":

@@ -155,7 +155,13 @@ def test_it_removes_the_contents_of_a_removed_project(
     sim_fleet.version += 1
     sync.sync_account(account, sim_client(sim_fleet))
 
-    assert [(e.subject_uid, e.action) for e in transitions()] == [(gone.uid, "removed")]
+    removed = {(e.subject_kind, e.subject_uid) for e in transitions() if e.action == "removed"}
+    contents = {("cluster", uid) for uid in Cluster.objects.filter(project__uid=gone.uid).values_list("uid", flat=True)}
+    contents |= {
+        ("edgehost", uid) for uid in EdgeHost.objects.filter(project__uid=gone.uid).values_list("uid", flat=True)
+    }
+    assert contents and removed >= {("project", gone.uid)} | contents  # each removed row says so in the timeline
+    assert {e.action for e in transitions()} == {"removed"}
     assert not Cluster.objects.filter(project__uid=gone.uid, removed_at__isnull=True).exists()
     assert not EdgeHost.objects.filter(project__uid=gone.uid, removed_at__isnull=True).exists()
     assert Cluster.objects.filter(removed_at__isnull=True).exists()
