@@ -9,9 +9,11 @@ slices at once; the shared throttle, not a chain's latency, then sets the pace.
 import math
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from itertools import islice
 
 from palette_sync.client import PaletteClient
 from palette_sync.errors import PaletteError
@@ -20,6 +22,7 @@ from palette_sync.paging import PAGE_LIMIT
 BUFFER = 1000  # items read ahead of the caller, at most (20 pages)
 PAGES_PER_SLICE = 20  # a long window is cut into slices of about this many pages
 IN_FLIGHT = 4  # slices of one window listed at once
+SLICES_AHEAD = IN_FLIGHT + 2  # slices read (or being read) but not yet stored, at most
 
 _END = object()
 
@@ -145,11 +148,18 @@ def windowed(
             return items, exc
         return items, None
 
+    # Read ahead by a bounded number of slices: memory holds at most SLICES_AHEAD slices that
+    # are read but not yet stored, however long the window (a 90-day backfill included).
     with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="palette-slice") as pool:
-        futures = [pool.submit(read, lo, hi) for lo, hi in slices]
+        waiting = iter(slices)
+        futures: deque = deque(pool.submit(read, lo, hi) for lo, hi in islice(waiting, SLICES_AHEAD))
         try:
-            for future in futures:
-                yield replay(*future.result())
+            while futures:
+                piece = futures.popleft().result()
+                following = next(waiting, None)
+                if following is not None:
+                    futures.append(pool.submit(read, *following))
+                yield replay(*piece)
         finally:
             stop.set()
             pool.shutdown(cancel_futures=True)
