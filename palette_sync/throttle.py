@@ -1,18 +1,28 @@
 """The shared rate budget: one token bucket per (account, egress, family) (REFERENCE.md 5).
 
-Palette limits requests per source IP and per resource-type prefix ("family"). Every worker
-behind one egress address spends the same budget, so the bucket lives in Redis and a Lua
-script does the arithmetic on Redis's clock. The script is GCRA ("virtual scheduling"): each
-acquire reserves the next free slot and is told how long to sleep until it. Slots are handed
-out in arrival order, so processes share the budget fairly and no slot is ever granted twice.
+Palette limits requests per source IP and per resource-type prefix ("family"): a token bucket of
+rps × burst tokens refilling at rps. Every worker behind one egress address spends the same budget,
+so the bucket lives in Redis and a Lua script does the arithmetic on Redis's clock. The script is
+GCRA ("virtual scheduling"): each acquire reserves the next free slot and is told how long to sleep
+until it. Slots are handed out in arrival order, so processes share the budget fairly and no slot is
+ever granted twice.
 
-After a 429 the bucket is paused: every acquirer of that (account, egress, family) waits
-until the pause ends, and the bucket restarts empty, as the server's does.
+The pace is the full published rate. The safety margin is a cushion of a few tokens that our bucket
+never grants (it holds capacity − cushion): Palette's bucket keeps them, so a request that arrives
+a little early (network or scheduling jitter) spends one of them instead of drawing a 429. It costs
+cushion / rate seconds once per burst, not a share of every second as a lower rate would.
+
+A 429 that comes anyway means someone else spends the budget too (another client behind the same
+egress IP). Then the family pauses for everyone and restarts with an empty bucket, as the server's
+does, and its rate is cut for every worker (× cut, kept in the same Redis hash); after the pause it
+creeps back additively, to the full rate within `recovery` seconds: the rate settles where the
+other client leaves room, instead of a guessed fixed share (AIMD, as TCP shares a link).
 """
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -36,75 +46,36 @@ class Family:
         return self.rate * self.burst
 
 
-# The table published with the API introduction (REFERENCE.md 5), as (prefix, rps, burst).
+# The table published with the API introduction (REFERENCE.md 5), in its order, as (prefix, rps, burst).
 # `:x` and `{x}` segments match any one path segment.
+# fmt: off
 PUBLISHED_LIMITS: list[tuple[str, int, int]] = [
-    ("/v1/auth", 10, 5),
-    ("/v1/nats", 10, 5),
-    ("/v1/users", 10, 5),
-    ("/v1/userprofiles", 10, 5),
-    ("/v1/permissions", 10, 5),
-    ("/v1/roles", 10, 5),
-    ("/v1/teams", 10, 5),
-    ("/v1/tenants", 10, 5),
-    ("/v1/projects", 10, 5),
-    ("/v1/plans", 10, 5),
-    ("/v1/payments", 10, 5),
-    ("/v1/audits", 10, 5),
-    ("/v1/apiKeys", 10, 5),
-    ("/v1/datasinks", 10, 5),
-    ("/v1/notifications", 10, 5),
-    ("/v1/events", 10, 5),
-    ("/v1/crypto", 10, 5),
-    ("/v1/async", 10, 5),
-    ("/v1/errlogs", 10, 5),
-    ("/v1/jobs", 10, 5),
-    ("/v1/health", 10, 5),
-    ("/v1/cache", 10, 5),
-    ("/v1/cloudaccounts", 10, 5),
-    ("/v1/packs", 10, 5),
-    ("/v1/workspaces", 10, 5),
-    ("/v1/installers", 10, 5),
-    ("/v1/git/webhook", 10, 5),
-    ("/v1/registries", 10, 5),
-    ("/v1/services", 10, 5),
-    ("/v1/overlords", 10, 5),
-    ("/v1/cluster", 10, 5),
-    ("/v1/cloudconfigs", 10, 5),
-    ("/v1/cloudconfigs/{cloudType}/{uid}/machinePools", 10, 5),
-    ("/v1/edgehosts", 10, 5),
-    ("/v1/metrics", 10, 5),
-    ("/v1/system", 10, 5),
-    ("/v1/mgmt", 10, 5),
-    ("/v1/oidc", 10, 5),
-    ("/v1/clouds", 10, 5),
-    ("/v1/events/components", 10, 5),
-    ("/v1/dashboard", 10, 5),
-    ("/v1/cloudconfigs/{cloudType}/:uid/machinePools/{machinePoolName}/machines", 10, 5),
-    ("/v1/cloudconfigs/{cloudType}/:uid/machinePools/{machinePoolName}/machines/:machineUid", 10, 5),
-    ("/v1/auth/authenticate", 10, 5),
-    ("/v1/auth/services/login", 10, 5),
-    ("/v1/auth/services/edge/login", 10, 5),
-    ("/v1/files", 10, 5),
-    ("/v1/edgehosts/registers", 10, 5),
-    ("/v1/edgehosts/:uid/health", 10, 5),
-    ("/v1/edgehosts/:uid/spc/download", 10, 5),
-    ("/v1/spectroclusters/features/logFetcher", 10, 5),
-    ("/v1/spectroclusters/:uid/assets", 10, 5),
-    ("/v1/spectroclusters/cost", 10, 5),
-    ("/v1/spectroclusters/usage", 10, 5),
-    ("/v1/spectroclusters/:uid/download", 10, 5),
-    ("/v1/spectroclusters/acquire", 10, 5),
-    ("/v1/auth/user/password/reset", 2, 5),
-    ("/v1/spectroclusters", 50, 5),
-    ("/v1/clusterprofiles", 50, 5),
-    ("/v1/clusterprofiles/:uid/packs", 50, 5),
-    ("/v1/clusterprofiles/:uid/packs/manifests", 50, 5),
-    ("/v1/clusterprofiles/:uid/packs/{packName}/manifests", 50, 5),
-    ("/v1/clusterprofiles/validate/packs", 50, 5),
-    ("/v1/clusterprofiles/:uid/validate/packs", 50, 5),
-    ("/v1/spectroclusters/:uid/profiles", 50, 5),
+    *((prefix, 10, 5) for prefix in (
+        "/v1/auth", "/v1/nats", "/v1/users", "/v1/userprofiles", "/v1/permissions", "/v1/roles", "/v1/teams",
+        "/v1/tenants", "/v1/projects", "/v1/plans", "/v1/payments", "/v1/audits", "/v1/apiKeys", "/v1/datasinks",
+        "/v1/notifications", "/v1/events", "/v1/crypto", "/v1/async", "/v1/errlogs", "/v1/jobs", "/v1/health",
+        "/v1/cache", "/v1/cloudaccounts", "/v1/packs", "/v1/workspaces", "/v1/installers", "/v1/git/webhook",
+        "/v1/registries", "/v1/services", "/v1/overlords", "/v1/cluster", "/v1/cloudconfigs",
+        "/v1/cloudconfigs/{cloudType}/{uid}/machinePools", "/v1/edgehosts", "/v1/metrics", "/v1/system", "/v1/mgmt",
+        "/v1/oidc", "/v1/clouds", "/v1/events/components", "/v1/dashboard",
+        "/v1/cloudconfigs/{cloudType}/:uid/machinePools/{machinePoolName}/machines",
+        "/v1/cloudconfigs/{cloudType}/:uid/machinePools/{machinePoolName}/machines/:machineUid",
+        "/v1/auth/authenticate", "/v1/auth/services/login", "/v1/auth/services/edge/login", "/v1/files",
+        "/v1/edgehosts/registers", "/v1/edgehosts/:uid/health", "/v1/edgehosts/:uid/spc/download",
+        "/v1/spectroclusters/features/logFetcher", "/v1/spectroclusters/:uid/assets", "/v1/spectroclusters/cost",
+        "/v1/spectroclusters/usage", "/v1/spectroclusters/:uid/download", "/v1/spectroclusters/acquire",
+    )),
+    *((prefix, 2, 5) for prefix in (
+        "/v1/auth/user/password/reset",
+    )),
+    *((prefix, 50, 5) for prefix in (
+        "/v1/spectroclusters", "/v1/clusterprofiles", "/v1/clusterprofiles/:uid/packs",
+        "/v1/clusterprofiles/:uid/packs/manifests", "/v1/clusterprofiles/:uid/packs/{packName}/manifests",
+        "/v1/clusterprofiles/validate/packs", "/v1/clusterprofiles/:uid/validate/packs",
+        "/v1/spectroclusters/:uid/profiles",
+    )),
 ]
+# fmt: on
 # A path under no listed prefix: the 10/5/50 default, in one shared bucket (REFERENCE.md 5).
 UNLISTED = Family("(unlisted)", 10, 5)
 
@@ -136,36 +107,76 @@ def family_for(path: str) -> Family:
 
 @dataclass(frozen=True)
 class Slot:
-    """What a reservation attempt returned: seconds to wait, and whether a slot is held."""
+    """What a reservation attempt returned: seconds to wait, whether a slot is held, and when it is.
+
+    `at` is the slot's time on the bucket's clock (Redis's, or the local clock), in seconds.
+    """
 
     wait: float
     reserved: bool
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How one family is paced: seconds between slots at the full rate, and slots grantable at once."""
+
+    interval: float
+    tolerance: float  # seconds a slot may be taken ahead of the even pace: (burst slots − 1) × interval
+
+
+# A cut never takes the rate below this share of the published one: the sync must go on.
+FLOOR = 0.1
 
 
 class Throttle:
-    """Wait-until-allowed acquire over a bucket store; subclasses keep the buckets."""
+    """Wait-until-allowed acquire over a bucket store; subclasses keep the buckets.
+
+    `cushion`: tokens of the published bucket never granted (absorb arrival jitter).
+    `cut`: the rate is multiplied by this after a 429 (shared by every worker of the budget).
+    `recovery`: seconds the rate takes to creep back from one cut to the full published rate.
+    `penalty`: seconds everyone pauses after a 429 without Retry-After.
+    """
 
     def __init__(
         self,
         account: str,
         *,
         egress: str = "default",
-        headroom: float = 0.9,
+        cushion: float = 3.0,
+        cut: float = 0.7,
+        recovery: float = 30.0,
         max_wait: float = 300.0,
         penalty: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not 0 < headroom <= 1:
-            raise ValueError("headroom must be in (0, 1]")
+        if cushion < 0:
+            raise ValueError("cushion must be >= 0 tokens")
+        if not 0 < cut <= 1:
+            raise ValueError("cut must be in (0, 1]")
+        if recovery <= 0:
+            raise ValueError("recovery must be > 0 seconds")
         self.account, self.egress = account, egress
-        self.headroom = headroom
+        self.cushion, self.cut, self.recovery = cushion, cut, recovery
         self.max_wait = max_wait
         self.penalty = penalty
+        self.sleep = sleep
 
-    def limits(self, family: Family) -> tuple[float, float]:
-        """Our pace for a family: (seconds between slots, slots that may be taken early beyond the first)."""
-        rate = family.rate * self.headroom
-        capacity = max(1.0, family.capacity * self.headroom)
-        return 1.0 / rate, capacity - 1.0
+    @property
+    def regain(self) -> float:
+        """Share of the published rate won back per second after a cut (additive increase)."""
+        return (1.0 - self.cut) / self.recovery if self.cut < 1 else 1.0
+
+    @property
+    def keep(self) -> float:
+        """Seconds an idle bucket's state is kept: long enough to recover from the floor."""
+        return (1.0 - FLOOR) / self.regain + 60.0
+
+    def pace(self, family: Family) -> Pace:
+        """The full published rate, and the burst less the cushion (at least one slot)."""
+        interval = 1.0 / family.rate
+        slots = max(1.0, family.capacity - self.cushion)
+        return Pace(interval, (slots - 1.0) * interval)
 
     def acquire(self, family: Family) -> float:
         """Block until one request of `family` may be sent; return the seconds waited."""
@@ -175,7 +186,7 @@ class Throttle:
             if slot.wait > self.max_wait:
                 raise PaletteThrottleTimeout(f"{family.name}: next slot in {slot.wait:.1f}s > {self.max_wait}s")
             if slot.wait > 0:
-                time.sleep(slot.wait)
+                self.sleep(slot.wait)
                 waited += slot.wait
             # A 429 elsewhere may have paused the family while we slept: the pause wins.
             if slot.reserved and (slot.wait == 0 or self.paused_for(family) <= 0):
@@ -186,61 +197,95 @@ class Throttle:
 
     def paused_for(self, family: Family) -> float:
         """Seconds left in a pause of `family` (0 when not paused)."""
+        return self.state(family)[0]
+
+    def rate_factor(self, family: Family) -> float:
+        """The share of the published rate `family` is paced at now (1.0 unless a 429 cut it)."""
+        return self.state(family)[1]
+
+    def state(self, family: Family) -> tuple[float, float]:
+        """(seconds left in a pause, share of the published rate) of `family` now."""
         raise NotImplementedError
 
     def penalize(self, family: Family, seconds: float | None = None) -> None:
-        """Pause `family` for everyone sharing this bucket, then restart it empty (after a 429).
+        """After a 429: pause `family` for everyone sharing this budget and cut its rate.
 
         `seconds` is the server's Retry-After when it sent one, else the configured penalty;
-        never more than max_wait.
+        never more than max_wait. The bucket restarts empty when the pause ends. A 429 that
+        arrives while the family is already paused (an answer to a request sent before the
+        pause) extends the pause but does not cut again.
         """
         pause = min(self.penalty if seconds is None else seconds, self.max_wait)
-        interval, extra = self.limits(family)
-        self.pause(family, pause, extra * interval)
-        log.info("rate budget %s paused for %.2fs after a 429", family.name, pause)
+        factor, was_cut = self.pause(family, pause)
+        if was_cut:
+            log.info("rate budget %s: 429, paused %.2fs, rate cut to %.0f%%", family.name, pause, factor * 100)
 
-    def pause(self, family: Family, seconds: float, refill: float) -> None:
-        """Pause for `seconds`; the bucket holds one slot at the end and refills after that."""
+    def pause(self, family: Family, seconds: float) -> tuple[float, bool]:
+        """Pause for `seconds` and cut unless already paused; return (share of the rate, whether cut)."""
         raise NotImplementedError
 
 
-# KEYS[1]: the bucket hash {tat, paused} in microseconds of Redis time.
-# ARGV: interval_us, tolerance_us, max_wait_us. Returns {wait_us, reserved (1/0)}.
-RESERVE = """
+# The bucket hash, in microseconds of Redis time: tat (the next free slot at the even pace),
+# paused (the end of a pause), factor (share of the published rate) and since (when the factor
+# was set; it regains `regain` per second from then, up to 1).
+SHARE = """
+local function share(h, now, regain)
+  local factor = tonumber(h[3]) or 1
+  local since = tonumber(h[4]) or 0
+  if now > since then factor = factor + regain * (now - since) / 1000000 end
+  if factor > 1 then return 1 end
+  return factor
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local h = redis.call('HMGET', KEYS[1], 'tat', 'paused', 'factor', 'since')
+local paused = tonumber(h[2]) or 0
+"""
+
+# ARGV: interval_us, tolerance_us, max_wait_us, regain (share/s), keep_ms. Returns {wait_us, reserved, at_us}.
+RESERVE = (
+    SHARE
+    + """
 local interval, tolerance, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local paused = tonumber(redis.call('HGET', KEYS[1], 'paused') or '0')
-if paused > now then return {paused - now, 0} end
-local tat = tonumber(redis.call('HGET', KEYS[1], 'tat') or '0')
-if tat < now then tat = now end
-local wait = tat - tolerance - now
-if wait < 0 then wait = 0 end
-if wait > max_wait then return {wait, 0} end
-redis.call('HSET', KEYS[1], 'tat', string.format('%d', tat + interval))
-redis.call('PEXPIRE', KEYS[1], math.ceil((tat + interval - now) / 1000) + 60000)
-return {wait, 1}
+if paused > now then return {paused - now, 0, paused} end
+local factor = share(h, now, tonumber(ARGV[4]))
+local tat = math.max(tonumber(h[1]) or 0, now)
+local wait = math.max(0, tat - tolerance - now)
+if wait > max_wait then return {wait, 0, now + wait} end
+tat = math.floor(tat + interval / factor)
+redis.call('HSET', KEYS[1], 'tat', string.format('%d', tat))
+redis.call('PEXPIRE', KEYS[1], math.ceil((tat - now) / 1000) + tonumber(ARGV[5]))
+return {wait, 1, now + wait}
 """
+)
 
-# KEYS[1]: the bucket hash. ARGV: pause_us, tolerance_us. Returns the pause left in microseconds.
-PENALIZE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local pause, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
-local paused = math.max(tonumber(redis.call('HGET', KEYS[1], 'paused') or '0'), now + pause)
-local tat = math.max(tonumber(redis.call('HGET', KEYS[1], 'tat') or '0'), paused + tolerance)
-redis.call('HSET', KEYS[1], 'paused', string.format('%d', paused), 'tat', string.format('%d', tat))
-redis.call('PEXPIRE', KEYS[1], math.ceil((tat - now) / 1000) + 60000)
-return paused - now
+# ARGV: pause_us, tolerance_us, regain, cut, floor, keep_ms. Returns {pause_left_us, factor × 1e6, cut (1/0)}.
+PENALIZE = (
+    SHARE
+    + """
+local pause, tolerance, regain = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local factor = share(h, now, regain)
+local cut = 0
+if paused <= now then
+  factor = math.max(tonumber(ARGV[5]), factor * tonumber(ARGV[4]))
+  cut = 1
+end
+paused = math.max(paused, now + pause)
+local tat = math.max(tonumber(h[1]) or 0, paused + tolerance)
+redis.call('HSET', KEYS[1], 'paused', string.format('%d', paused), 'tat', string.format('%d', tat),
+  'factor', string.format('%.9f', factor), 'since', string.format('%d', paused))
+redis.call('PEXPIRE', KEYS[1], math.ceil((tat - now) / 1000) + tonumber(ARGV[6]))
+return {paused - now, math.floor(factor * 1000000), cut}
 """
+)
 
-PAUSED_FOR = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local paused = tonumber(redis.call('HGET', KEYS[1], 'paused') or '0')
-if paused > now then return paused - now end
-return 0
+# ARGV: regain. Returns {pause_left_us, factor × 1e6}.
+STATE = (
+    SHARE
+    + """
+return {math.max(0, paused - now), math.floor(share(h, now, tonumber(ARGV[1])) * 1000000)}
 """
+)
 
 US = 1_000_000
 
@@ -248,28 +293,36 @@ US = 1_000_000
 class RedisThrottle(Throttle):
     """The budget of one (account, egress) shared through Redis by every process that uses it."""
 
-    def __init__(self, client: redis.Redis, account: str, *, prefix: str = "palette:rate", **options: float | str):
+    def __init__(self, client: redis.Redis, account: str, *, prefix: str = "palette:rate", **options: object):
         super().__init__(account, **options)
         self.redis = client
         self.base_key = f"{prefix}:{account}:{self.egress}"
         self._reserve = client.register_script(RESERVE)
         self._penalize = client.register_script(PENALIZE)
-        self._paused_for = client.register_script(PAUSED_FOR)
+        self._state = client.register_script(STATE)
 
     def key(self, family: Family) -> str:
         return f"{self.base_key}:{family.name}"
 
     def reserve(self, family: Family) -> Slot:
-        interval, extra = self.limits(family)
-        args = [round(interval * US), round(extra * interval * US), round(self.max_wait * US)]
-        wait_us, reserved = self._call(self._reserve, family, args)
-        return Slot(wait_us / US, bool(reserved))
+        pace = self.pace(family)
+        args = [round(pace.interval * US), round(pace.tolerance * US), round(self.max_wait * US)]
+        wait_us, reserved, at_us = self._call(self._reserve, family, [*args, repr(self.regain), self.keep_ms])
+        return Slot(wait_us / US, bool(reserved), at_us / US)
 
-    def paused_for(self, family: Family) -> float:
-        return self._call(self._paused_for, family, []) / US
+    def state(self, family: Family) -> tuple[float, float]:
+        paused_us, factor = self._call(self._state, family, [repr(self.regain)])
+        return paused_us / US, factor / US
 
-    def pause(self, family: Family, seconds: float, refill: float) -> None:
-        self._call(self._penalize, family, [round(seconds * US), round(refill * US)])
+    def pause(self, family: Family, seconds: float) -> tuple[float, bool]:
+        tolerance = self.pace(family).tolerance
+        args = [round(seconds * US), round(tolerance * US), repr(self.regain), repr(self.cut), repr(FLOOR)]
+        _left, factor, cut = self._call(self._penalize, family, [*args, self.keep_ms])
+        return factor / US, bool(cut)
+
+    @property
+    def keep_ms(self) -> int:
+        return round(self.keep * 1000)
 
     def _call(self, script: object, family: Family, args: list) -> object:
         try:
@@ -278,36 +331,64 @@ class RedisThrottle(Throttle):
             raise PaletteThrottleError(f"rate budget unavailable ({exc.__class__.__name__}: {exc})") from exc
 
 
-class LocalThrottle(Throttle):
-    """The same arithmetic in this process only: the fallback when no Redis is configured."""
+@dataclass
+class Bucket:
+    """One family's state in LocalThrottle, as the Redis hash holds it (seconds of the local clock)."""
 
-    _buckets: dict[str, dict[str, float]] = {}
+    tat: float = 0.0
+    paused: float = 0.0
+    factor: float = 1.0
+    since: float = 0.0
+
+    def share(self, now: float, regain: float) -> float:
+        return min(1.0, self.factor + regain * max(0.0, now - self.since))
+
+
+class LocalThrottle(Throttle):
+    """The same arithmetic in this process only: the fallback when no Redis is configured.
+
+    `clock` is injectable (with `sleep`), so tests can drive it without waiting.
+    """
+
+    _buckets: dict[str, Bucket] = {}
     _lock = threading.Lock()
 
-    def bucket(self, family: Family) -> dict[str, float]:
-        return self._buckets.setdefault(f"{self.account}:{self.egress}:{family.name}", {"tat": 0.0, "paused": 0.0})
+    def __init__(self, account: str, *, clock: Callable[[], float] = time.monotonic, **options: object) -> None:
+        super().__init__(account, **options)
+        self.clock = clock
+
+    def bucket(self, family: Family) -> Bucket:
+        return self._buckets.setdefault(f"{self.account}:{self.egress}:{family.name}", Bucket())
 
     def reserve(self, family: Family) -> Slot:
-        interval, extra = self.limits(family)
+        pace = self.pace(family)
         with self._lock:
-            now, bucket = time.monotonic(), self.bucket(family)
-            if bucket["paused"] > now:
-                return Slot(bucket["paused"] - now, False)
-            tat = max(bucket["tat"], now)
-            wait = max(0.0, tat - extra * interval - now)
-            if wait <= self.max_wait:
-                bucket["tat"] = tat + interval
-            return Slot(wait, wait <= self.max_wait)
+            now, bucket = self.clock(), self.bucket(family)
+            if bucket.paused > now:
+                return Slot(bucket.paused - now, False, bucket.paused)
+            tat = max(bucket.tat, now)
+            wait = round(max(0.0, tat - pace.tolerance - now), 6)  # to the µs, as in Redis: no float crumbs
+            if wait > self.max_wait:
+                return Slot(wait, False, now + wait)
+            bucket.tat = tat + pace.interval / bucket.share(now, self.regain)
+            return Slot(wait, True, now + wait)
 
-    def paused_for(self, family: Family) -> float:
+    def state(self, family: Family) -> tuple[float, float]:
         with self._lock:
-            return max(0.0, self.bucket(family)["paused"] - time.monotonic())
+            now, bucket = self.clock(), self.bucket(family)
+            return max(0.0, bucket.paused - now), bucket.share(now, self.regain)
 
-    def pause(self, family: Family, seconds: float, refill: float) -> None:
+    def pause(self, family: Family, seconds: float) -> tuple[float, bool]:
+        tolerance = self.pace(family).tolerance
         with self._lock:
-            bucket = self.bucket(family)
-            bucket["paused"] = max(bucket["paused"], time.monotonic() + seconds)
-            bucket["tat"] = max(bucket["tat"], bucket["paused"] + refill)
+            now, bucket = self.clock(), self.bucket(family)
+            factor, cut = bucket.share(now, self.regain), bucket.paused <= now
+            if cut:
+                factor = max(FLOOR, factor * self.cut)
+            bucket.paused = max(bucket.paused, now + seconds)
+            bucket.tat = max(bucket.tat, bucket.paused + tolerance)
+            bucket.factor, bucket.since = factor, bucket.paused
+            return factor, cut
 
 
 @lru_cache(maxsize=16)
@@ -322,7 +403,9 @@ def throttle_for(account_key: str) -> Throttle:
 
     options = {
         "egress": getattr(settings, "PALETTE_EGRESS", "default"),
-        "headroom": getattr(settings, "PALETTE_RATE_HEADROOM", 0.9),
+        "cushion": getattr(settings, "PALETTE_RATE_CUSHION", 3.0),
+        "cut": getattr(settings, "PALETTE_RATE_CUT", 0.7),
+        "recovery": getattr(settings, "PALETTE_RATE_RECOVERY", 30.0),
         "max_wait": getattr(settings, "PALETTE_THROTTLE_MAX_WAIT", 300.0),
         "penalty": getattr(settings, "PALETTE_RATE_PENALTY", 2.0),
     }

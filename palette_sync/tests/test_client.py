@@ -3,7 +3,6 @@
 The simulator's own counters (its /__sim/ stats) are the witness of what reached the server.
 """
 
-import os
 import socket
 import subprocess
 import sys
@@ -37,7 +36,6 @@ KEY = "test-api-key"
 CONTROL = "test-control-key"
 PASSWORD = "s3cret-pass"
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.getenv("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Retry waits turned down so the tests are fast; Retry-After is still honoured up to 2 s.
 FAST = RetryPolicy(attempts=5, timeout=20, wait_initial=0.001, wait_max=0.01, wait_jitter=0.0, retry_after_cap=2.0)
 
@@ -316,18 +314,19 @@ def test_it_refuses_writes_even_past_its_own_methods(fleet: Fleet) -> None:
 
 
 @pytest.fixture
-def redis_prefix() -> Iterator[str]:
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own in the test Redis (conftest's `redis_url`); deleted afterwards."""
     prefix = f"test:client:{uuid.uuid4().hex}"
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(match=f"{prefix}:*"):
         client.delete(key)
     client.close()
 
 
-def test_it_takes_a_token_for_every_request_retries_included(fleet: Fleet, redis_prefix: str) -> None:
-    r = redis.Redis.from_url(REDIS_URL)
-    throttle = RedisThrottle(r, "acct", prefix=redis_prefix, headroom=1.0)
+def test_it_takes_a_token_for_every_request_retries_included(fleet: Fleet, redis_url: str, redis_prefix: str) -> None:
+    r = redis.Redis.from_url(redis_url)
+    throttle = RedisThrottle(r, "acct", prefix=redis_prefix, cushion=0)
     app = make_app(fleet, faults=FaultConfig(error_rate=0.3, paths=("/v1/dashboard",)))
     started = r.time()
     with in_process(app, throttle=throttle) as client:
@@ -340,25 +339,33 @@ def test_it_takes_a_token_for_every_request_retries_included(fleet: Fleet, redis
     assert client.stats.retries > 0
 
 
-def test_it_pauses_the_shared_budget_after_a_429(fleet: Fleet, redis_prefix: str) -> None:
-    throttle = RedisThrottle(redis.Redis.from_url(REDIS_URL), "acct", prefix=redis_prefix, penalty=1.0)
+def test_it_pauses_and_cuts_the_shared_budget_after_a_429(fleet: Fleet, redis_url: str, redis_prefix: str) -> None:
+    throttle = RedisThrottle(redis.Redis.from_url(redis_url), "acct", prefix=redis_prefix, penalty=30.0)
+    worker = RedisThrottle(redis.Redis.from_url(redis_url), "acct", prefix=redis_prefix)  # another process
     app = make_app(fleet, faults=FaultConfig(storm_seconds=60))
     retry = RetryPolicy(attempts=1)
     with in_process(app, throttle=throttle, retry=retry) as client, pytest.raises(PaletteRateLimited):
         client.user_info()
-    assert 0.5 < throttle.paused_for(family_for("/v1/users/info")) <= 1.0
-    assert throttle.paused_for(family_for("/v1/dashboard")) == 0  # other families carry on
+    family = family_for("/v1/users/info")
+    assert 25 < worker.paused_for(family) <= 30
+    assert worker.rate_factor(family) == pytest.approx(0.7)
+    other = family_for("/v1/dashboard")
+    assert (worker.paused_for(other), worker.rate_factor(other)) == (0, 1.0)  # other families carry on
 
 
-def test_it_builds_an_account_client_from_settings(settings: object, fleet: Fleet, redis_prefix: str) -> None:
-    settings.REDIS_URL, settings.PALETTE_THROTTLE, settings.PALETTE_THROTTLE_PREFIX = REDIS_URL, "redis", redis_prefix
-    settings.PALETTE_RATE_HEADROOM, settings.PALETTE_EGRESS = 0.5, "nat-b"
+def test_it_builds_an_account_client_from_settings(
+    settings: object, fleet: Fleet, redis_url: str, redis_prefix: str
+) -> None:
+    settings.REDIS_URL, settings.PALETTE_THROTTLE, settings.PALETTE_THROTTLE_PREFIX = redis_url, "redis", redis_prefix
+    settings.PALETTE_RATE_CUSHION, settings.PALETTE_EGRESS = 5, "nat-b"
+    settings.PALETTE_RATE_CUT, settings.PALETTE_RATE_RECOVERY = 0.5, 60
     settings.PALETTE_RETRY_ATTEMPTS, settings.PALETTE_RETRY_AFTER_CAP = 3, 7.0
     transport = httpx.WSGITransport(app=make_app(fleet))
     with PaletteClient.for_account("http://sim", "acct-1", api_key=KEY, transport=transport) as client:
         assert client.user_info()["tenantUid"] == fleet.tenant_uid
     assert isinstance(client.throttle, RedisThrottle)
-    assert (client.throttle.account, client.throttle.egress, client.throttle.headroom) == ("acct-1", "nat-b", 0.5)
+    assert (client.throttle.account, client.throttle.egress, client.throttle.cushion) == ("acct-1", "nat-b", 5)
+    assert (client.throttle.cut, client.throttle.recovery) == (0.5, 60)
     assert (client.retry.attempts, client.retry.retry_after_cap) == (3, 7.0)
 
 
@@ -439,13 +446,15 @@ def run_workers(url: str, throttles: list, seconds: float) -> list:
     return errors
 
 
-def test_it_stays_inside_palettes_limits_with_several_workers_on_one_budget(sim: str, redis_prefix: str) -> None:
-    throttles = [RedisThrottle(redis.Redis.from_url(REDIS_URL), "acct", prefix=redis_prefix) for _ in range(4)]
+def test_it_stays_inside_palettes_limits_with_several_workers_on_one_budget(
+    sim: str, redis_url: str, redis_prefix: str
+) -> None:
+    throttles = [RedisThrottle(redis.Redis.from_url(redis_url), "acct", prefix=redis_prefix) for _ in range(4)]
     assert run_workers(sim, throttles, 3.0) == []
     stats = control(sim, "GET", "stats")
     assert stats["throttledTotal"] == 0
-    # The bottleneck family was kept busy: 90 % of a 50-request bucket plus 9/s.
-    assert stats["requests"]["/v1/dashboard"] >= 45 + 9 * 2.5
+    # The bottleneck family was kept busy: the bucket less its cushion of 3, then most of 10/s.
+    assert stats["requests"]["/v1/dashboard"] >= 47 + 9 * 2.5
 
 
 def test_it_would_be_throttled_without_the_budget(sim: str) -> None:

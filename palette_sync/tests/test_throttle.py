@@ -1,24 +1,33 @@
-"""The shared rate budget against a real Redis (REDIS_URL), and its in-process fallback."""
+"""The shared rate budget in the test Redis (conftest's `redis_url`), and its in-process fallback.
+
+Where timing matters the tests read the slot times the bucket computed (`Slot.at`, on Redis's
+clock) or drive the in-process bucket with an injected clock, rather than timing real sleeps.
+"""
 
 import multiprocessing
-import os
-import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
 
 from palette_sync.errors import PaletteThrottleError, PaletteThrottleTimeout
-from palette_sync.throttle import UNLISTED, Family, LocalThrottle, RedisThrottle, family_for, throttle_for
-
-REDIS_URL = os.getenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+from palette_sync.throttle import (
+    FLOOR,
+    UNLISTED,
+    Family,
+    LocalThrottle,
+    RedisThrottle,
+    Slot,
+    family_for,
+    throttle_for,
+)
 
 
 @pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL)
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
 
@@ -32,10 +41,60 @@ def prefix(redis_client: redis.Redis) -> Iterator[str]:
         redis_client.delete(key)
 
 
-def timed(fn: object, *args: object) -> float:
-    start = time.monotonic()
-    fn(*args)
-    return time.monotonic() - start
+@pytest.fixture
+def worker(redis_url: str, prefix: str) -> Callable[..., RedisThrottle]:
+    """A factory: the throttle of one more worker process, on a Redis connection of its own."""
+    clients: list[redis.Redis] = []
+
+    def make(**options: object) -> RedisThrottle:
+        clients.append(redis.Redis.from_url(redis_url))
+        return RedisThrottle(clients[-1], options.pop("account", "acct"), prefix=prefix, **options)
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+class FakeClock:
+    """A clock that moves only when told to, or when the throttle sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def local(clock: FakeClock) -> Callable[..., LocalThrottle]:
+    """A factory: an in-process throttle on the fake clock, its buckets keyed by a fresh account."""
+    account = f"local-{uuid.uuid4().hex}"
+
+    def make(**options: object) -> LocalThrottle:
+        return LocalThrottle(account, clock=clock, sleep=clock.sleep, **options)
+
+    return make
+
+
+def reserve_all(throttle: object, family: Family, n: int) -> list[Slot]:
+    return [throttle.reserve(family) for _ in range(n)]
+
+
+def gaps(slots: list[Slot]) -> list[float]:
+    return [b.at - a.at for a, b in zip(slots, slots[1:], strict=False)]
+
+
+# --- families ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -73,77 +132,158 @@ def test_it_gives_unlisted_paths_one_default_bucket() -> None:
     assert (UNLISTED.rate, UNLISTED.capacity) == (10, 50)
 
 
-def test_it_grants_the_burst_then_paces_at_the_rate(redis_client: redis.Redis, prefix: str) -> None:
-    throttle = RedisThrottle(redis_client, "acct", prefix=prefix, headroom=1.0)
-    family = Family("f", 20, 1)  # 20/s, a bucket of 20
-    assert timed(lambda: [throttle.acquire(family) for _ in range(20)]) < 0.2
-    assert 0.45 < timed(lambda: [throttle.acquire(family) for _ in range(10)]) < 0.7
+# --- the full rate, the burst less a cushion -------------------------------------------------------
 
 
-def test_it_keeps_headroom_below_the_published_rate_and_burst(redis_client: redis.Redis, prefix: str) -> None:
-    throttle = RedisThrottle(redis_client, "acct", prefix=prefix, headroom=0.5)
-    family = Family("f", 20, 2)  # published: 20/s, 40; with headroom: 10/s, 20
-    assert timed(lambda: [throttle.acquire(family) for _ in range(20)]) < 0.2
-    assert 0.45 < timed(lambda: [throttle.acquire(family) for _ in range(5)]) < 0.7
+def test_it_paces_at_the_full_published_rate_and_keeps_the_cushion_out_of_the_burst() -> None:
+    throttle = LocalThrottle("acct")  # the defaults: a cushion of 3 tokens, no rate headroom
+    dashboard = throttle.pace(family_for("/v1/dashboard/projects"))
+    assert dashboard.interval == pytest.approx(0.1)  # 10/s
+    assert dashboard.tolerance == pytest.approx(46 * 0.1)  # 47 of the 50 tokens at once
+    details = throttle.pace(family_for("/v1/spectroclusters/abc"))
+    assert (details.interval, details.tolerance) == pytest.approx((0.02, 246 * 0.02))
+    assert LocalThrottle("acct", cushion=100).pace(Family("f", 10, 5)).tolerance == 0  # one slot at least
 
 
-def test_it_keeps_accounts_egresses_and_families_apart(redis_client: redis.Redis, prefix: str) -> None:
-    family = Family("f", 5, 1)
-    spent = RedisThrottle(redis_client, "acct", prefix=prefix, headroom=1.0)
-    for _ in range(5):
-        spent.acquire(family)
+def test_it_grants_the_burst_less_the_cushion_then_paces_at_the_rate(
+    worker: Callable[..., RedisThrottle],
+) -> None:
+    family = Family("f", 1, 20)  # 1/s, a bucket of 20: slow enough that the test's own speed does not matter
+    slots = reserve_all(worker(cushion=3), family, 20)
+    assert [s.wait == 0 for s in slots] == [True] * 17 + [False] * 3
+    assert [s.at - slots[0].at for s in slots[17:]] == pytest.approx([1.0, 2.0, 3.0], abs=1e-5)
+
+
+def test_it_grants_the_same_way_in_process(local: Callable[..., LocalThrottle], clock: FakeClock) -> None:
+    family = Family("f", 10, 5)
+    throttle = local()
+    slots = reserve_all(throttle, family, 50)
+    assert sum(s.wait == 0 for s in slots) == 47
+    assert gaps(slots[46:]) == pytest.approx([0.1, 0.1, 0.1])
+    clock.now += 5.0  # idle past the last slot taken: the bucket is full again, less the cushion
+    assert sum(s.wait == 0 for s in reserve_all(throttle, family, 50)) == 47
+
+
+def test_it_keeps_accounts_egresses_and_families_apart(worker: Callable[..., RedisThrottle]) -> None:
+    family = Family("f", 1, 5)
+    spent = worker(cushion=0)
+    reserve_all(spent, family, 5)
     others = [
-        (RedisThrottle(redis_client, "other", prefix=prefix, headroom=1.0), family),
-        (RedisThrottle(redis_client, "acct", egress="nat-2", prefix=prefix, headroom=1.0), family),
-        (spent, Family("g", 5, 1)),
+        (worker(account="other", cushion=0), family),
+        (worker(egress="nat-2", cushion=0), family),
+        (spent, Family("g", 1, 5)),
     ]
     for throttle, fam in others:
-        assert timed(lambda t=throttle, f=fam: [t.acquire(f) for _ in range(5)]) < 0.1
-    assert timed(spent.acquire, family) > 0.15
+        assert all(s.wait == 0 for s in reserve_all(throttle, fam, 5))
+    assert spent.reserve(family).wait > 0.5
 
 
-def test_it_pauses_every_worker_after_a_429(redis_client: redis.Redis, prefix: str) -> None:
-    family = Family("f", 50, 5)
-    worker_a = RedisThrottle(redis_client, "acct", prefix=prefix)
-    worker_b = RedisThrottle(redis.Redis.from_url(REDIS_URL), "acct", prefix=prefix)
-    worker_a.penalize(family, 0.5)
-    assert 0.45 < timed(worker_b.acquire, family) < 0.7
-    # After the pause the bucket restarts empty: the next request waits its turn.
-    assert timed(worker_b.acquire, family) > 0.015
+# --- after a 429: pause, cut for everyone, creep back ------------------------------------------------
 
 
-def test_it_voids_a_slot_reserved_before_a_pause(redis_client: redis.Redis, prefix: str) -> None:
-    family = Family("f", 5, 1)
-    worker_a = RedisThrottle(redis_client, "acct", prefix=prefix, headroom=1.0)
-    worker_b = RedisThrottle(redis.Redis.from_url(REDIS_URL), "acct", prefix=prefix, headroom=1.0)
-    for _ in range(5):
-        worker_a.acquire(family)
-    elapsed: list[float] = []
-    waiter = threading.Thread(target=lambda: elapsed.append(timed(worker_b.acquire, family)))
-    waiter.start()  # worker B holds the slot 0.2 s from now...
-    time.sleep(0.05)
-    worker_a.penalize(family, 0.6)  # ...and a 429 pauses everyone for 0.6 s
-    waiter.join()
-    assert elapsed[0] > 0.6
+def test_it_pauses_and_cuts_the_rate_of_every_worker_after_a_429(worker: Callable[..., RedisThrottle]) -> None:
+    family = Family("f", 10, 5)
+    a, b = worker(), worker(recovery=1e6)  # b: no recovery to speak of while the test runs
+    a.penalize(family, 0.3)
+    assert 0 < b.paused_for(family) <= 0.3
+    assert b.rate_factor(family) == pytest.approx(0.7)
+    slot = b.reserve(family)
+    assert not slot.reserved and 0 < slot.wait <= 0.3
 
 
-def test_it_uses_the_default_penalty_and_caps_it_at_max_wait(redis_client: redis.Redis, prefix: str) -> None:
-    family = Family("f", 50, 5)
-    throttle = RedisThrottle(redis_client, "acct", prefix=prefix, penalty=0.3, max_wait=0.5)
+def test_it_restarts_empty_at_the_cut_rate_once_the_pause_is_over(worker: Callable[..., RedisThrottle]) -> None:
+    family = Family("f", 10, 5)
+    a, b = worker(recovery=1e6), worker(recovery=1e6)
+    a.penalize(family, 0.2)
+    waits: list[float] = []
+    b.sleep = lambda seconds: (waits.append(seconds), time.sleep(seconds))
+    b.acquire(family)
+    assert sum(waits) > 0.1  # it waited for the pause (0.2 s, less the time the test took to get here)
+    assert b.paused_for(family) == 0
+    slots = reserve_all(b, family, 4)  # no burst after a pause, and 7/s instead of 10/s
+    assert all(s.wait > 0 for s in slots)
+    assert gaps(slots) == pytest.approx([0.1 / 0.7] * 3, abs=1e-5)
+
+
+def test_it_cuts_once_per_pause_and_never_below_the_floor(worker: Callable[..., RedisThrottle]) -> None:
+    family = Family("f", 10, 5)
+    throttle = worker(recovery=1e6)
+    throttle.penalize(family, 0.05)
+    throttle.penalize(family, 0.05)  # an in-flight request's 429, within the pause: no second cut
+    assert throttle.rate_factor(family) == pytest.approx(0.7)
+    wait_until(lambda: throttle.paused_for(family) == 0)
+    throttle.penalize(family, 0.0)  # a new 429 once the pause is over
+    assert throttle.rate_factor(family) == pytest.approx(0.49)
+    for _ in range(10):
+        throttle.penalize(family, 0.0)
+    assert throttle.rate_factor(family) == pytest.approx(FLOOR)
+
+
+def test_it_creeps_back_additively_to_the_full_rate(local: Callable[..., LocalThrottle], clock: FakeClock) -> None:
+    family = Family("f", 10, 5)
+    throttle = local(cut=0.7, recovery=30, penalty=2)
     throttle.penalize(family)
-    assert 0.25 < throttle.paused_for(family) <= 0.3
+    assert throttle.paused_for(family) == 2
+    clock.now += 2  # the pause is over; the rate regains 0.3 of the published rate in 30 s
+    assert throttle.rate_factor(family) == pytest.approx(0.7)
+    clock.now += 15
+    assert throttle.rate_factor(family) == pytest.approx(0.85)
+    slots = reserve_all(throttle, family, 45)  # what the idle bucket held, then the pace
+    assert gaps(slots[-3:]) == pytest.approx([0.1 / 0.85] * 2, rel=1e-3)
+    clock.now += 15
+    assert throttle.rate_factor(family) == pytest.approx(1.0)
+    clock.now += 600
+    assert throttle.rate_factor(family) == 1.0
+
+
+def test_it_creeps_back_in_redis_too(worker: Callable[..., RedisThrottle]) -> None:
+    family = Family("f", 10, 5)
+    a, b = worker(recovery=0.6), worker(recovery=0.6)  # 0.7 -> 1.0 in 0.6 s
+    a.penalize(family, 0.1)
+    seen = [b.rate_factor(family)]
+    wait_until(lambda: seen.append(b.rate_factor(family)) or seen[-1] == 1.0, timeout=10)
+    assert seen[0] == pytest.approx(0.7)
+    assert seen == sorted(seen)  # never down again without a 429
+    assert len(set(seen)) > 2  # it crept, it did not jump
+
+
+# --- waiting ------------------------------------------------------------------------------------------
+
+
+def test_it_voids_a_slot_reserved_before_a_pause(worker: Callable[..., RedisThrottle]) -> None:
+    family = Family("f", 5, 1)
+    a, b = worker(cushion=0), worker(cushion=0)
+    reserve_all(a, family, 5)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        if not waits:
+            a.penalize(family, 0.6)  # while b waits for its slot 0.2 s ahead, a 429 pauses everyone
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    b.sleep = sleep
+    b.acquire(family)
+    assert len(waits) == 2  # its slot, then the rest of the pause
+    assert b.paused_for(family) == 0
+
+
+def test_it_uses_the_default_penalty_and_caps_it_at_max_wait(worker: Callable[..., RedisThrottle]) -> None:
+    family = Family("f", 50, 5)
+    throttle = worker(penalty=0.3, max_wait=5)
+    throttle.penalize(family)
+    assert 0 < throttle.paused_for(family) <= 0.3
     throttle.penalize(family, 3600)
-    assert throttle.paused_for(family) <= 0.5
+    assert 4 < throttle.paused_for(family) <= 5
 
 
-def test_it_refuses_to_wait_past_max_wait(redis_client: redis.Redis, prefix: str) -> None:
+def test_it_refuses_to_wait_past_max_wait(worker: Callable[..., RedisThrottle]) -> None:
     family = Family("f", 1, 1)
-    throttle = RedisThrottle(redis_client, "acct", prefix=prefix, headroom=1.0, max_wait=0.2)
+    throttle = worker(cushion=0, max_wait=0.2)
+    throttle.sleep = lambda seconds: pytest.fail(f"slept {seconds}s")
     throttle.acquire(family)
-    started = time.monotonic()
     with pytest.raises(PaletteThrottleTimeout):
         throttle.acquire(family)  # the next slot is 1 s away
-    assert time.monotonic() - started < 0.1
 
 
 def test_it_raises_a_typed_error_when_redis_is_unreachable() -> None:
@@ -152,24 +292,33 @@ def test_it_raises_a_typed_error_when_redis_is_unreachable() -> None:
         RedisThrottle(dead, "acct").acquire(Family("f", 10, 5))
 
 
+# --- configuration ---------------------------------------------------------------------------------
+
+
 def test_it_falls_back_to_an_in_process_bucket_without_redis(settings: object) -> None:
     settings.REDIS_URL = ""
-    settings.PALETTE_RATE_HEADROOM = 1.0
+    settings.PALETTE_RATE_CUSHION, settings.PALETTE_RATE_CUT, settings.PALETTE_RATE_RECOVERY = 0, 0.5, 10
     throttle = throttle_for(f"local-{uuid.uuid4().hex}")
     assert isinstance(throttle, LocalThrottle)
-    family = Family("f", 20, 1)
-    assert timed(lambda: [throttle.acquire(family) for _ in range(20)]) < 0.1
-    assert 0.2 < timed(lambda: [throttle.acquire(family) for _ in range(5)]) < 0.4
+    assert (throttle.cushion, throttle.cut, throttle.recovery) == (0, 0.5, 10)
+    family = Family("f", 1, 20)
+    assert all(s.wait == 0 for s in reserve_all(throttle, family, 20))
     # A second client in the same process shares the bucket.
-    assert timed(throttle_for(throttle.account).acquire, family) > 0.03
+    assert throttle_for(throttle.account).reserve(family).wait > 0.5
 
 
-def test_it_uses_redis_unless_told_local(settings: object) -> None:
-    settings.REDIS_URL = REDIS_URL
+def test_it_uses_redis_unless_told_local(settings: object, redis_url: str) -> None:
+    settings.REDIS_URL = redis_url
     settings.PALETTE_THROTTLE = "redis"
     assert isinstance(throttle_for("acct"), RedisThrottle)
     settings.PALETTE_THROTTLE = "local"
     assert isinstance(throttle_for("acct"), LocalThrottle)
+
+
+def test_it_refuses_nonsense_settings() -> None:
+    for name, value in (("cushion", -1), ("cut", 0), ("cut", 1.5), ("recovery", 0)):
+        with pytest.raises(ValueError, match=name):
+            LocalThrottle("acct", **{name: value})
 
 
 # --- several processes on one budget ---------------------------------------------------------
@@ -177,40 +326,50 @@ def test_it_uses_redis_unless_told_local(settings: object) -> None:
 RATE, BURST = 20, 0.5  # a small scaled limit: 20/s, a bucket of 10
 
 
-def hammer(prefix: str, ready: object, seconds: float, results: multiprocessing.Queue) -> None:
-    """A worker process: take slots as fast as the throttle allows; report when each was granted."""
-    throttle = RedisThrottle(redis.Redis.from_url(REDIS_URL), "acct", prefix=prefix, headroom=1.0)
+def hammer(redis_url: str, prefix: str, ready: object, seconds: float, results: multiprocessing.Queue) -> None:
+    """A worker process: take slots as fast as the throttle allows; report the slot time of each grant."""
+    throttle = RedisThrottle(redis.Redis.from_url(redis_url), "acct", prefix=prefix, cushion=0)
     family = Family("hammered", RATE, BURST)
+    last: list[Slot] = []
+    reserve = throttle.reserve
+    throttle.reserve = lambda fam: last.append(reserve(fam)) or last[-1]
     ready.wait(timeout=30)  # every process has started: go together
     until = time.time() + seconds
     granted = []
     while time.time() < until:
         throttle.acquire(family)
-        granted.append(time.time())
+        granted.append(last[-1].at)  # the slot acquire() returned on
     results.put(granted)
 
 
-def test_it_never_over_grants_and_shares_fairly_between_processes(prefix: str) -> None:
+def test_it_never_over_grants_and_shares_fairly_between_processes(redis_url: str, prefix: str) -> None:
     context = multiprocessing.get_context("spawn")
     results, ready = context.Queue(), context.Barrier(3)
-    procs = [context.Process(target=hammer, args=(prefix, ready, 3.0, results)) for _ in range(3)]
+    procs = [context.Process(target=hammer, args=(redis_url, prefix, ready, 3.0, results)) for _ in range(3)]
     for proc in procs:
         proc.start()
-    grants = [results.get(timeout=40) for _ in procs]
+    grants = [results.get(timeout=60) for _ in procs]
     for proc in procs:
         proc.join(timeout=10)
 
     times = sorted(t for g in grants for t in g)
     capacity, elapsed = RATE * BURST, times[-1] - times[0]
-    assert len(times) <= capacity + RATE * elapsed + 1
-    assert len(times) >= capacity + RATE * elapsed * 0.9  # and the budget was used, not wasted
-    # No window of any length saw more than a full bucket plus what it refilled meanwhile.
+    # Slot times are the bucket's own (Redis's clock): no window of any length holds more than a full
+    # bucket plus what it refilled meanwhile, however late the processes woke up.
     for i, t_i in enumerate(times):
         for j in range(i + 1, len(times)):
-            assert j - i + 1 <= capacity + RATE * (times[j] - t_i) + 1
+            assert j - i + 1 <= capacity + RATE * (times[j] - t_i) + 1e-3
+    assert len(times) >= capacity + RATE * elapsed * 0.9  # and the budget was used, not wasted
     # Once the opening burst is spent, slots go round in arrival order: equal shares.
     steady_from = max(g[0] for g in grants) + 1.0
     steady = [[t for t in g if t > steady_from] for g in grants]
     mean = sum(map(len, steady)) / len(steady)
     assert mean > 10
     assert all(abs(len(g) - mean) <= 0.1 * mean + 1 for g in steady), [len(g) for g in steady]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.01)
