@@ -148,6 +148,7 @@ class EdgeHostFilter(FleetFilter):
         choices=[(state, labels.readable(state)) for state in EdgeHost.EdgeApiState.values],
         widget=forms.CheckboxSelectMultiple,
         label="Edge API",
+        distinct=False,  # no join can repeat a host; DISTINCT would sort every match
     )
     # Exact and unstripped, as the site roll-up links to it; as long as the column.
     site = Text(lookup_expr="exact", label="Site", max_length=255, strip=False)
