@@ -1,20 +1,24 @@
-"""Audits and events into the timeline, incrementally by watermark (REFERENCE.md 11, 12).
+"""Audits and events into the timeline, incrementally (REFERENCE.md 11, 12).
 
-The next listing asks from the newest stored entry minus an overlap, so entries that Palette
-records late are not missed; the unique (account, kind, source_id) drops what is already there.
-What a listing stores never lies beyond a gap: events (read newest first) are stored all or
-nothing, audits (read in time slices) a slice at a time, oldest first. So after an incomplete
-listing the next run asks again for everything that was not stored.
+Entries are inserted in batches, each in its own short transaction (never one held open across
+network reads); the unique (account, kind, source_id) drops what is already there. A listing
+resumes a little before where the last one left off (the overlap), so entries Palette records
+late are not missed, and it never resumes beyond a gap:
+
+- audits are read in time slices, oldest first, each slice complete in memory before any of it
+  is stored, so the newest stored audit is where the next listing resumes;
+- events are read newest first and stored as they arrive, so a listing that broke off may have
+  stored newer events than an unread older one: the next listing resumes where the scope's last
+  complete one started (SyncScope.ok_started_at), or at the newest stored event if that is older.
 """
 
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
-from dashboard.models import PaletteAccount, Project, SyncRun, TimelineEntry
+from dashboard.models import PaletteAccount, Project, SyncRun, SyncScope, TimelineEntry
 from palette_sync import mappers
 from palette_sync.client import PaletteClient
 from palette_sync.errors import PaletteError
@@ -24,11 +28,17 @@ from palette_sync.sync.runs import Recorder
 
 
 def window_start(account: PaletteAccount, kind: str, project: Project | None, now: datetime) -> datetime:
-    """Where a listing resumes: the watermark minus the overlap, or the backfill on a first run."""
+    """Where a listing resumes, minus the overlap; the backfill on a first run (see the module)."""
+    overlap = timedelta(seconds=settings.PALETTE_TIMELINE_OVERLAP)
+    backfill = now - timedelta(seconds=settings.PALETTE_TIMELINE_BACKFILL)
     watermark = TimelineEntry.watermark(account, kind, project)
-    if watermark is None:
-        return now - timedelta(seconds=settings.PALETTE_TIMELINE_BACKFILL)
-    return watermark - timedelta(seconds=settings.PALETTE_TIMELINE_OVERLAP)
+    if kind == TimelineEntry.Kind.AUDIT:
+        return backfill if watermark is None else watermark - overlap
+    scope = SyncScope.objects.filter(account=account, resource="events", project=project).first()
+    if scope is not None and scope.ok_started_at is None:
+        return backfill  # no listing of this scope ever completed: what is stored may have gaps
+    marks = [m for m in (scope.ok_started_at if scope else None, watermark) if m is not None]
+    return min(marks) - overlap if marks else backfill
 
 
 def rfc3339(moment: datetime) -> str:
@@ -61,7 +71,6 @@ def sync_events(account: PaletteAccount, client: PaletteClient, project: Project
         order = {"orderBy": "metadata.creationTimestamp=-1"}
         items = client.paginate("/v1/events/components", method="GET", params=order, project_uid=project.uid)
         # The window's end is found in the reading thread, so no page past it is fetched.
-        # Read newest first, the window is one piece: all of it is stored, or none of it.
         new = read_ahead(newer_than(items, start))
         return record(recorder, TimelineEntry.Kind.EVENT, [new], mappers.event_entry, lambda v: project.pk)
 
@@ -91,51 +100,40 @@ def record(
     mapper: Callable[[dict], dict],
     project_for: Callable[[dict], int | None],
 ) -> SyncRun:
-    """Map every item and insert the entries not stored yet, one complete piece of the window at a time.
+    """Map every item and insert the entries not stored yet, a batch at a time.
 
-    A piece is stored all or nothing: a listing that breaks off leaves the rest of the window
-    unstored, so the watermark never passes an entry that was not read.
+    A listing that breaks off ends the run partial (or failed, having read nothing): the scope's
+    last complete listing stays where the next one resumes.
     """
     try:
         for piece in pieces:
-            store_piece(recorder, kind, piece, mapper, project_for)
+            store(recorder, kind, piece, mapper, project_for)
     except PaletteError as exc:
         recorder.error(str(exc))
         return recorder.finish(SyncRun.Status.PARTIAL if recorder.run.items else SyncRun.Status.FAILED)
     return recorder.finish(SyncRun.Status.OK)
 
 
-def store_piece(
+def store(
     recorder: Recorder,
     kind: str,
     piece: Iterable[dict],
     mapper: Callable[[dict], dict],
     project_for: Callable[[dict], int | None],
 ) -> None:
-    """Map and insert one piece, all of it or none of it.
-
-    On PostgreSQL the entries are inserted while the listing is still being read, in one
-    transaction that a broken listing rolls back. SQLite has one writer at a time, and a
-    transaction held open for a whole listing would stall every other sync: there they are
-    inserted once the piece is complete.
-    """
-    streaming = connection.vendor == "postgresql"
-    added = recorder.run.added
+    """Map and insert one piece, BATCH entries per short transaction: events as they are read, an
+    audit slice (already complete in memory, see fetch.windowed) only once all of it has arrived."""
+    streaming = kind == TimelineEntry.Kind.EVENT
     entries: dict[str, TimelineEntry] = {}
-    try:
-        with transaction.atomic() if streaming else nullcontext():
-            for item in piece:
-                recorder.count(items=1)
-                entry = to_entry(recorder, kind, item, mapper, project_for)
-                if entry is not None:
-                    entries[entry.source_id] = entry
-                if streaming and len(entries) >= BATCH:
-                    insert(recorder, kind, list(entries.values()))
-                    entries = {}
+    for item in piece:
+        recorder.count(items=1)
+        entry = to_entry(recorder, kind, item, mapper, project_for)
+        if entry is not None:
+            entries[entry.source_id] = entry
+        if streaming and len(entries) >= BATCH:
             insert(recorder, kind, list(entries.values()))
-    except PaletteError:
-        recorder.run.added = added  # rolled back: none of the piece was added
-        raise
+            entries = {}
+    insert(recorder, kind, list(entries.values()))
 
 
 def to_entry(

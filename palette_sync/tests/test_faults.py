@@ -201,7 +201,7 @@ def test_it_stores_no_audit_beyond_a_broken_slice_and_fills_the_gap_next_time(
 
     again = sync_audits(account, sim_client(fleet))
 
-    assert again.status == "ok"
+    assert again.status == "ok", again.errors
     assert again.added == len(missing)
     assert TimelineEntry.objects.filter(kind="audit").count() == len(fleet.audits)
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard.models import PaletteAccount, Project, TimelineEntry
+from dashboard.models import PaletteAccount, Project, SyncScope, TimelineEntry
 from palette_sim import Fleet
 from palette_sim.logs import TENANT
 from palette_sync import sync
@@ -79,18 +79,27 @@ def test_it_reads_events_newest_first_down_to_the_watermark(
     assert TimelineEntry.objects.filter(kind="event").count() == expected + 1
 
 
-def test_it_writes_nothing_from_an_incomplete_window(
+def test_it_reads_an_incomplete_window_again_from_the_last_complete_listing(
     account: PaletteAccount, live_fleet: Fleet, sim_client: Callable, settings
 ) -> None:
     from palette_sim.faults import FaultConfig
 
     settings.PALETTE_TIMELINE_BACKFILL = 90 * DAY
-    broken = FaultConfig(drop_rate=1.0, paths=("/v1/audits",))
-    run = sync_audits(account, sim_client(live_fleet, faults=broken))
+    sync.sync_projects(account, sim_client(live_fleet))
+    project = Project.objects.get(uid=live_fleet.projects[0].uid)
+    index = live_fleet.project_index[project.uid]
+    expected = sum(1 for p in live_fleet.events.project if p == index)
 
-    assert run.status == "partial"
-    assert not TimelineEntry.objects.filter(kind="audit").exists()
-    assert TimelineEntry.watermark(account, "audit") is None
+    # Newest first, broken off after some pages: what was read is stored, batch by batch, and the
+    # next run does not take it as the new watermark but reads the whole window again.
+    broken = FaultConfig(error_rate=0.5, paths=("/v1/events/components",))
+    run = sync_events(account, sim_client(live_fleet, faults=broken), project)
+    assert run.status in ("partial", "failed")
+    assert SyncScope.objects.get(resource="events", project=project).ok_started_at is None
+
+    run = sync_events(account, sim_client(live_fleet), project)
+    assert run.status == "ok"
+    assert TimelineEntry.objects.filter(kind="event", project=project).count() == expected
 
 
 def test_it_starts_the_first_window_at_the_backfill(
