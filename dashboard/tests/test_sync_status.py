@@ -229,3 +229,15 @@ def test_it_shows_a_real_sync(member: Client, synced_fleet: object, django_asser
     assert summary["ok"] == SyncScope.objects.count() and summary["running"] == 0
     body = body_of(response)
     assert "Clusters" in body and "Audits" in body and "<code>/v1/dashboard</code>" in body
+
+
+def test_it_leaves_healthy_scopes_to_the_sources_table_past_a_limit(member: Client, scopes: dict, monkeypatch) -> None:
+    monkeypatch.setattr(sync, "ROW_LIMIT", 3)
+    SyncScope.objects.filter(pk=scopes["clusters"].pk).update(running_since=timezone.now(), progress_items=5)
+    response = member.get(URL)
+    listed = {row.scope.resource for _, rows in response.context["accounts"] for row in rows}
+    assert listed == {"clusters", "edgehosts", "audits", "events"}  # running or with problems; "projects" is fine
+    assert "1 healthy, idle scope not listed here" in body_of(response)
+    everything = member.get(URL, {"all": "1"})
+    assert len([r for _, rows in everything.context["accounts"] for r in rows]) == 5
+    assert "all=1&" in everything.context["poll_query"]

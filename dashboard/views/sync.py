@@ -22,6 +22,7 @@ from dashboard.freshness import Freshness, Problem, problem
 from dashboard.models import SyncRun, SyncScope
 
 FAST, SLOW = "every 2s", "every 30s"  # while something runs / when idle
+ROW_LIMIT = 300  # past this many scopes, healthy idle ones are left to the per-source table unless ?all=1
 ERRORS_SHOWN, ERRORS_KEPT = 3, 20
 HEALTHS = ("ok", "stale", "partial", "failed")
 SOURCES = {
@@ -106,6 +107,7 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     if partial and request.GET.get("v") == current:
         return HttpResponse(status=204)
     problems_only = request.GET.get("problems") == "1"
+    everything = request.GET.get("all") == "1" and not problems_only
     now = timezone.now()
     fresh = Freshness()
     rows = [row(scope, now, fresh.stale_after) for scope in scopes()]
@@ -114,15 +116,18 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     fresh.as_of, fresh.never_synced = (min(complete) if complete else None), not complete
     running = any(r.scope.running_since for r in rows)
     shown = [r for r in rows if r.why] if problems_only else rows
+    if len(shown) > ROW_LIMIT and not everything:  # a poll re-renders these every 2 s during a backfill
+        shown = [r for r in shown if r.why or r.scope.running_since]
     context = {
         "freshness": fresh,
         "summary": summary(rows),
         "sources": sources(rows),
         "accounts": by_account(shown),
         "problems_only": problems_only,
+        "everything": everything,
         "hidden": len(rows) - len(shown),
         "trigger": FAST if running else SLOW,
-        "poll_query": f"{'problems=1&' if problems_only else ''}v={current}",
+        "poll_query": f"{'problems=1&' if problems_only else 'all=1&' if everything else ''}v={current}",
         "stale_after": spoken(fresh.stale_after),
     }
     template = "dashboard/sync_status.html#status" if partial else "dashboard/sync_status.html"
