@@ -1,56 +1,16 @@
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from dashboard.models import (
     Cluster,
     ClusterProfile,
     EdgeCredential,
     EdgeHost,
-    PaletteAccount,
     Project,
     SyncRun,
     TimelineEntry,
 )
-
-
-class PaletteAccountForm(forms.ModelForm):
-    """The secret is write-only: typed in, sealed on save, never rendered back."""
-
-    secret = forms.CharField(
-        required=False,
-        strip=True,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="API key, or the password for username/password accounts. Leave empty to keep the stored one.",
-    )
-
-    class Meta:
-        model = PaletteAccount
-        fields = ["name", "api_url", "auth_mode", "username", "org", "enabled"]
-
-    def clean(self) -> dict:
-        data = super().clean()
-        if not data.get("secret") and not (self.instance and self.instance.has_secret):
-            self.add_error("secret", "An API key or password is required.")
-        return data
-
-    def save(self, commit: bool = True) -> PaletteAccount:
-        account = super().save(commit=False)
-        if self.cleaned_data.get("secret"):
-            account.set_secret(self.cleaned_data["secret"])
-        if commit:
-            account.save()
-        return account
-
-
-@admin.register(PaletteAccount)
-class PaletteAccountAdmin(admin.ModelAdmin):
-    form = PaletteAccountForm
-    list_display = ["name", "api_url", "auth_mode", "enabled", "has_secret", "org_name", "tenant_uid"]
-    readonly_fields = ["tenant_uid", "org_name", "created_at"]
-
-    @admin.display(boolean=True, description="secret stored")
-    def has_secret(self, account: PaletteAccount) -> bool:
-        return account.has_secret
 
 
 class EdgeCredentialForm(forms.ModelForm):
@@ -99,41 +59,55 @@ class EdgeCredentialAdmin(admin.ModelAdmin):
         return "pinned fingerprint" if credential.fingerprint else "CA certificate"
 
 
+class SyncedAdmin(admin.ModelAdmin):
+    """Rows the sync writes: readable here, never added, changed or deleted by hand (only the sync
+    writes them, and it would overwrite or resurrect a hand edit)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(SyncedAdmin):
     list_display = ["name", "account", "uid", "last_seen_at", "removed_at"]
     search_fields = ["name", "uid"]
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(SyncedAdmin):
     list_display = ["name", "project", "cloud_type", "state", "health", "health_since", "kubernetes_version"]
     list_filter = ["cloud_type", "state", "health"]
     search_fields = ["name", "uid"]
 
 
 @admin.register(ClusterProfile)
-class ClusterProfileAdmin(admin.ModelAdmin):
+class ClusterProfileAdmin(SyncedAdmin):
     list_display = ["name", "version", "latest_version", "project", "profile_type", "cloud_type", "cluster_count"]
     list_filter = ["profile_type", "cloud_type", "scope"]
     search_fields = ["name", "uid"]
 
 
 @admin.register(EdgeHost)
-class EdgeHostAdmin(admin.ModelAdmin):
+class EdgeHostAdmin(SyncedAdmin):
     list_display = ["name", "project", "state", "health", "host_address", "cluster_name", "edge_api_state"]
     list_filter = ["state", "health", "edge_api_state"]
     search_fields = ["name", "uid", "host_address"]
 
 
 @admin.register(TimelineEntry)
-class TimelineEntryAdmin(admin.ModelAdmin):
+class TimelineEntryAdmin(SyncedAdmin):
     list_display = ["occurred_at", "account", "kind", "subject_kind", "subject_name", "action", "severity"]
     list_filter = ["kind", "severity"]
     search_fields = ["subject_name", "subject_uid", "message"]
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(SyncedAdmin):
     list_display = ["started_at", "account", "resource", "project", "status", "items", "added", "removed", "throttled"]
     list_filter = ["resource", "status"]

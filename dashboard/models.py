@@ -53,6 +53,9 @@ class PaletteAccount(models.Model):
     username = models.CharField(max_length=255, blank=True, help_text="email, for username/password accounts")
     org = models.CharField(max_length=255, blank=True, help_text="organisation (tenant) name, for the login")
     secret_sealed = models.TextField(blank=True, editable=False, help_text="API key or password, Fernet-sealed")
+    ca_pem = models.TextField(
+        blank=True, help_text="PEM of the CA that signed a self-hosted Palette's certificate (empty: public CAs)"
+    )
     enabled = models.BooleanField(default=True, help_text="synced on schedule")
     tenant_uid = models.CharField(max_length=64, blank=True)
     org_name = models.CharField(max_length=255, blank=True)
@@ -73,6 +76,11 @@ class PaletteAccount(models.Model):
             return secret_box().decrypt(self.secret_sealed.encode()).decode()
         except InvalidToken:
             return ""  # sealed with a key this install no longer has: the account needs a new secret
+
+    @property
+    def secret_unreadable(self) -> bool:
+        """A secret is stored but was sealed under a key this install no longer has."""
+        return bool(self.secret_sealed) and not self.secret()
 
     @property
     def has_secret(self) -> bool:

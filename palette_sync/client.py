@@ -24,6 +24,7 @@ from palette_sync.errors import (
     PaletteServerError,
     PaletteTimeout,
     PaletteWriteRefused,
+    connection_error,
     error_for,
     redact,
     retry_after_seconds,
@@ -290,8 +291,10 @@ class PaletteClient:
             raise PaletteTimeout(f"{where}: timed out ({exc.__class__.__name__})") from exc
         except (httpx.RemoteProtocolError, httpx.DecodingError) as exc:
             raise PaletteBadResponse(f"{where}: broken response ({exc})") from exc
-        except httpx.TransportError as exc:
-            raise PaletteTimeout(f"{where}: connection failed ({exc})") from exc
+        except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
+            raise connection_error(where, str(self._http.base_url), exc) from exc
+        except httpx.TransportError as exc:  # reset or closed mid-request: worth another try
+            raise PaletteTimeout(f"{where}: connection lost ({exc})") from exc
         if response.status_code >= 400:
             raise error_for(response)
         try:

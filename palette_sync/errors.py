@@ -2,6 +2,7 @@
 
 import email.utils
 import math
+import ssl
 from datetime import UTC, datetime
 
 import httpx
@@ -47,9 +48,19 @@ class PaletteServerError(PaletteError):
 
 
 class PaletteTimeout(PaletteError):
-    """No answer in time, or the connection failed."""
+    """No answer in time, or the connection broke off mid-request."""
 
     retryable = True
+
+
+class PaletteConnectionError(PaletteError):
+    """The connection could not be made: refused, no such host, a proxy in the way, a wrong URL.
+    A setting or the network is wrong; retrying at once would not help, the next sync tries again."""
+
+
+class PaletteTLSError(PaletteConnectionError):
+    """The server's certificate is not trusted: a self-hosted Palette with a private CA needs the
+    account's CA bundle."""
 
 
 class PaletteBadResponse(PaletteError):
@@ -122,3 +133,27 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def connection_error(where: str, base_url: str, exc: httpx.TransportError) -> PaletteConnectionError:
+    """What a failed connection means, said plainly: an untrusted certificate, a proxy, a wrong URL,
+    or a server that cannot be reached."""
+    if is_tls_failure(exc):
+        return PaletteTLSError(
+            f"{where}: the TLS certificate of {base_url} is not trusted ({exc}); "
+            "for a self-hosted Palette with a private CA, give the account its CA bundle"
+        )
+    if isinstance(exc, httpx.ProxyError):
+        return PaletteConnectionError(f"{where}: the proxy refused or failed the connection ({exc})")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return PaletteConnectionError(f"{where}: {base_url} is not an http(s) URL ({exc})")
+    return PaletteConnectionError(f"{where}: cannot connect to {base_url} ({exc})")
+
+
+def is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -34,7 +34,7 @@ def fan_out_options() -> dict:
 @shared_task(name="palette_sync.sync_accounts", **RETRY)
 def sync_accounts() -> list[int]:
     """Fan out one sync per enabled Palette account (the env-configured one included)."""
-    if settings.PALETTE_API_KEY:
+    if sync.has_env_account():
         sync.default_account()
     account_ids = list(PaletteAccount.objects.filter(enabled=True).values_list("id", flat=True))
     for account_id in account_ids:

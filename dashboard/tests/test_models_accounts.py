@@ -1,13 +1,8 @@
-"""Palette accounts: secrets sealed at rest, the env-configured default account, the admin and command."""
-
-from io import StringIO
+"""Palette accounts: secrets sealed at rest, the env-configured default account, one rate budget per host.
+(Adding accounts by command and in the admin: palette_sync/tests/test_accounts.py.)"""
 
 import pytest
-from django.contrib.auth.models import User
-from django.core.management import call_command
 from django.db import connection
-from django.test import Client
-from django.urls import reverse
 
 from dashboard.models import PaletteAccount
 from palette_sync import sync
@@ -51,60 +46,6 @@ def test_it_keeps_the_env_account_working_with_its_key_sealed(settings) -> None:
     sealed = raw_secret_column(account)
     sync.default_account()
     assert raw_secret_column(account) == sealed  # unchanged key: not re-sealed on every use
-
-
-def test_it_adds_and_lists_accounts_by_command_without_showing_secrets(monkeypatch) -> None:
-    monkeypatch.setenv("ACME_PALETTE_PASSWORD", KEY)
-    out = StringIO()
-    call_command(
-        "palette_account",
-        "add",
-        "acme",
-        "--url=https://palette.acme.example",
-        "--username=ops@acme.example",
-        "--org=acme",
-        "--secret-env=ACME_PALETTE_PASSWORD",
-        stdout=out,
-    )
-    call_command("palette_account", "list", stdout=out)
-
-    account = PaletteAccount.objects.get(name="acme")
-    assert account.auth_mode == "password" and account.org == "acme" and account.secret() == KEY
-    assert KEY not in raw_secret_column(account)
-    assert "acme\thttps://palette.acme.example" in out.getvalue()
-    assert KEY not in out.getvalue()
-
-
-def test_it_seals_the_secret_typed_in_the_admin_and_never_shows_it(client: Client) -> None:
-    admin = User.objects.create_superuser("root", password="pw-for-tests-only")
-    client.force_login(admin)
-    response = client.post(
-        reverse("admin:dashboard_paletteaccount_add"),
-        {
-            "name": "acme",
-            "api_url": "https://api.spectrocloud.com",
-            "auth_mode": "api_key",
-            "enabled": "on",
-            "secret": KEY,
-        },
-    )
-    assert response.status_code == 302
-    account = PaletteAccount.objects.get(name="acme")
-    assert account.secret() == KEY and KEY not in raw_secret_column(account)
-
-    page = client.get(reverse("admin:dashboard_paletteaccount_change", args=[account.pk])).content.decode()
-    assert KEY not in page and account.secret_sealed not in page
-    client.post(
-        reverse("admin:dashboard_paletteaccount_change", args=[account.pk]),
-        {
-            "name": "acme",
-            "api_url": "https://api.spectrocloud.com",
-            "auth_mode": "api_key",
-            "enabled": "on",
-            "secret": "",
-        },
-    )
-    assert PaletteAccount.objects.get(pk=account.pk).secret() == KEY  # empty means keep
 
 
 def test_it_shares_one_rate_budget_per_palette_host() -> None:

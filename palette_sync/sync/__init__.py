@@ -10,7 +10,7 @@ import logging
 from dashboard.models import PaletteAccount, Project, SyncRun
 from palette_sync.client import PaletteClient
 from palette_sync.locks import sync_lock
-from palette_sync.sync.accounts import client_for, default_account
+from palette_sync.sync.accounts import check_account, client_for, default_account, has_env_account
 from palette_sync.sync.edge_api import has_edge_credentials, sync_edge_api
 from palette_sync.sync.inventory import sync_clusters, sync_edgehosts, sync_profiles, sync_projects
 from palette_sync.sync.runs import closed_run
@@ -19,8 +19,10 @@ from palette_sync.sync.timeline import sync_audits, sync_events
 __all__ = [
     "PROJECT_RESOURCES",
     "TENANT_RESOURCES",
+    "check_account",
     "client_for",
     "default_account",
+    "has_env_account",
     "live_projects",
     "project_resources",
     "run_locked",

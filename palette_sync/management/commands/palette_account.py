@@ -11,6 +11,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.models import PaletteAccount
+from palette_sync import sync
 
 
 class Command(BaseCommand):
@@ -27,6 +28,10 @@ class Command(BaseCommand):
         source.add_argument("--secret-env", metavar="VAR", help="read the API key or password from $VAR")
         source.add_argument("--secret-stdin", action="store_true", help="read the API key or password from stdin")
         add.add_argument("--disabled", action="store_true", help="keep it, but do not sync it on schedule")
+        add.add_argument("--ca-file", help="PEM of the CA that signed a self-hosted Palette's certificate")
+        add.add_argument(
+            "--no-check", action="store_true", help="store it without asking Palette whether the credential works"
+        )
         actions.add_parser("list", help="list accounts (secrets are never shown)")
         remove = actions.add_parser("remove", help="remove an account and everything synced from it")
         remove.add_argument("name")
@@ -38,13 +43,20 @@ class Command(BaseCommand):
         secret = self.read_secret(options.get("secret_env"), bool(options.get("secret_stdin")))
         if not secret:
             raise CommandError("an API key or password is required")
-        account, created = PaletteAccount.objects.get_or_create(name=name, defaults={"api_url": url})
+        account = PaletteAccount.objects.filter(name=name).first() or PaletteAccount(name=name)
+        created = account.pk is None
         account.api_url = url
         account.auth_mode = PaletteAccount.AuthMode.PASSWORD if username else PaletteAccount.AuthMode.API_KEY
         account.username, account.org = username, org
         account.enabled = not options.get("disabled")
         account.set_secret(secret)
+        if options.get("ca_file"):
+            account.ca_pem = read_pem(options["ca_file"])
         account.full_clean(exclude=["secret_sealed"])
+        if not options.get("no_check"):
+            problem = sync.check_account(account)
+            if problem:
+                raise CommandError(f"{name}: not saved: {problem} (--no-check stores it anyway)")
         account.save()
         self.stdout.write(f"{'added' if created else 'updated'} {account.name} ({account.get_auth_mode_display()})")
 
@@ -52,7 +64,13 @@ class Command(BaseCommand):
         for account in PaletteAccount.objects.order_by("name"):
             who = f" as {account.username}" if account.auth_mode == PaletteAccount.AuthMode.PASSWORD else ""
             state = "enabled" if account.enabled else "disabled"
-            secret = "secret stored" if account.has_secret else "NO SECRET"
+            secret = (
+                "NO SECRET"
+                if not account.has_secret
+                else "SECRET UNREADABLE"
+                if account.secret_unreadable
+                else ("secret stored")
+            )
             self.stdout.write(
                 f"{account.name}\t{account.api_url}\t{account.get_auth_mode_display()}{who}\t{state}\t{secret}"
             )
@@ -69,3 +87,14 @@ class Command(BaseCommand):
         if stdin:
             return sys.stdin.readline().strip()
         return getpass.getpass("API key or password: ").strip()
+
+
+def read_pem(path: str) -> str:
+    try:
+        with open(path, encoding="ascii") as f:  # noqa: PTH123
+            pem = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read the CA file {path}: {exc}") from exc
+    if "-----BEGIN CERTIFICATE-----" not in pem:
+        raise CommandError(f"{path} holds no PEM certificate")
+    return pem
