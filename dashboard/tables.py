@@ -215,11 +215,15 @@ class EdgeHostTable(FleetTable):
         url = reverse("dashboard:edgehost_detail", args=[record.uid])
         return format_html('<a href="{}" title="{}"><bdi>{}</bdi></a>', url, record.name, record.name)
 
+    @staticmethod
+    def site_url(site: str) -> str:
+        """The list of a site's hosts, or of the hosts without a site label (the site roll-up links here too)."""
+        return reverse("dashboard:edgehost_list") + "?" + urlencode({"site": site} if site else {"no_site": "on"})
+
     def render_site(self, value: str) -> str:
         if not value:
             return format_html('<span class="muted">{}</span>', "no site label")
-        url = reverse("dashboard:edgehost_list") + "?" + urlencode({"site": value})
-        return format_html('<a href="{}"><bdi>{}</bdi></a>', url, value)
+        return format_html('<a href="{}"><bdi>{}</bdi></a>', self.site_url(value), value)
 
     def render_state(self, record: EdgeHost) -> str:
         # How long a host has been paired or ready is not news; how long it has been unpaired is.

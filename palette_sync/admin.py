@@ -7,7 +7,6 @@ from django.contrib import admin
 from dashboard.models import PaletteAccount
 from palette_sync.sync.accounts import check_account
 
-
 ACCOUNT_FIELDS = ["name", "api_url", "auth_mode", "username", "org", "ca_pem", "enabled"]
 
 
