@@ -28,6 +28,7 @@ WORDS = {
     "auth_failed": "Login refused",
     "tls_failed": "Certificate not trusted",
     "no_access": "No credentials",
+    "bad_address": "Address refused",
     "edge_api_state": "Edge API",
 }
 
@@ -44,6 +45,7 @@ TONES = {
     "unreachable": "bad",
     "auth_failed": "bad",
     "tls_failed": "bad",
+    "bad_address": "bad",
     "provisioning": "warn",
     "pending": "warn",
     "deleting": "warn",

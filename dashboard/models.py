@@ -209,6 +209,7 @@ class EdgeHost(SyncedModel):
         TLS_FAILED = "tls_failed", "certificate not trusted"
         NO_ACCESS = "no_access", "no edge credentials match"
         ERROR = "error", "answered outside the spec"
+        BAD_ADDRESS = "bad_address", "address refused (not a host name or IP)"
         UNKNOWN = "unknown", "not checked yet"
 
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
@@ -241,6 +242,7 @@ class EdgeHost(SyncedModel):
         EdgeApiState.AUTH_FAILED,
         EdgeApiState.TLS_FAILED,
         EdgeApiState.ERROR,
+        EdgeApiState.BAD_ADDRESS,
     )
 
     # Fields the Palette sync never overwrites.

@@ -9,7 +9,9 @@ a pinned SHA-256 fingerprint of the host's certificate, or — only when set —
 """
 
 import hashlib
+import ipaddress
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Iterable
@@ -42,6 +44,7 @@ class EdgeState:
     TLS_FAILED = "tls_failed"  # the host's certificate is not the one we trust
     NO_ACCESS = "no_access"  # no credentials configured for this host
     ERROR = "error"  # it answered, but not as the spec says
+    BAD_ADDRESS = "bad_address"  # Palette's address for it is not a bare host name or IP address
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,8 @@ def read_host(
     """Log in to one host and read what the dashboard shows of it."""
     try:
         verify = tls_verify(access, address, timeout) if transport is None else False
-        base = f"{access.scheme}://{address}:{access.port}"
+        host = f"[{address}]" if ":" in address else address  # an IPv6 literal in a URL
+        base = f"{access.scheme}://{host}:{access.port}"
         with httpx.Client(
             base_url=base, verify=verify, timeout=timeout, transport=transport, event_hooks={"request": [refuse_writes]}
         ) as http:
@@ -179,6 +183,25 @@ def json_of(response: httpx.Response) -> object:
         raise EdgeError(EdgeState.ERROR, f"{response.request.url.path}: response is not JSON") from exc
 
 
+HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def address_problem(address: str) -> str:
+    """Why Palette's address for a host cannot be used as is, or "" when it is a bare host name or
+    IP address. The port, the scheme and the credential come from our own settings, never from
+    Palette's data: an address with a port, a path or user info would point the dashboard, and the
+    password it sends, somewhere else."""
+    try:
+        ipaddress.ip_address(address)
+        return ""
+    except ValueError:
+        pass
+    labels = address.rstrip(".").split(".")
+    if len(address) <= 253 and all(HOST_LABEL.match(label) for label in labels):
+        return ""
+    return f"Palette's address {address[:80]!r} is not a host name or IP address: not contacted"
+
+
 def read_hosts(
     targets: Iterable[tuple[str, str, EdgeAccess | None]], *, concurrency: int = 16, timeout: float = 5.0
 ) -> dict[str, EdgeProbe]:
@@ -190,6 +213,9 @@ def read_hosts(
             return key, EdgeProbe(EdgeState.NO_ACCESS, error="no edge credentials match this host")
         if not address:
             return key, EdgeProbe(EdgeState.UNREACHABLE, error="Palette lists no address for this host")
+        problem = address_problem(address)
+        if problem:
+            return key, EdgeProbe(EdgeState.BAD_ADDRESS, error=problem)
         return key, read_host(address, access, timeout=timeout)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="edge") as pool:

@@ -21,7 +21,7 @@ from palette_sync.sync.runs import Recorder
 
 EDGE_API = Source("edge_api", EdgeHost, "edgehost", mapper=dict)
 CHUNK = 500  # hosts probed, then written, at a time
-TROUBLE = {"unreachable", "auth_failed", "tls_failed", "error"}
+TROUBLE = set(EdgeHost.API_PROBLEMS)
 FIELDS = ["edge_api_state", "edge_api_since", "edge_api_checked_at", "edge_api_error", "edge_facts"]
 
 

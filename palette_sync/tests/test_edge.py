@@ -4,7 +4,7 @@ import pytest
 
 from conftest import EDGE_PASSWORD as PASSWORD
 from conftest import EdgeSim
-from palette_sync.edge import EdgeAccess, EdgeState, peer_fingerprint, read_host, read_hosts
+from palette_sync.edge import EdgeAccess, EdgeState, address_problem, peer_fingerprint, read_host, read_hosts
 
 
 def address(host: dict) -> str:
@@ -64,8 +64,37 @@ def test_it_records_refused_credentials(edge_sim: EdgeSim) -> None:
 def test_it_marks_down_hosts_unreachable_not_failed(probes: dict) -> None:
     assert probes["no-access"].state == EdgeState.NO_ACCESS
     states = {p.state for key, p in probes.items() if key != "no-access"}
-    assert states <= {EdgeState.REACHABLE, EdgeState.UNREACHABLE}
+    assert states == {EdgeState.REACHABLE, EdgeState.UNREACHABLE}  # the simulator keeps some hosts down
     for key, probe in probes.items():
         if probe.state == EdgeState.UNREACHABLE:
             assert probe.error, key
             assert probe.facts == {}
+
+
+@pytest.mark.parametrize(
+    ("address", "usable"),
+    [
+        ("127.1.0.5", True),
+        ("10.20.30.40", True),
+        ("fd00::12", True),
+        ("store-0042.site.example", True),
+        ("edge-host-1", True),
+        ("127.1.0.5:22", False),  # a port of Palette's choosing
+        ("evil.example/steal", False),
+        ("kairos@127.1.0.5", False),  # user info
+        ("https://127.1.0.5", False),
+        ("[fd00::12]:5080", False),
+        ("host name", False),
+        ("-leading.example", False),
+        ("a" * 64 + ".example", False),
+    ],
+)
+def test_it_accepts_only_a_bare_host_name_or_ip_address(address: str, usable: bool) -> None:
+    assert (address_problem(address) == "") is usable
+
+
+def test_a_host_with_a_refused_address_is_not_contacted() -> None:
+    access = EdgeAccess(username="kairos", password="pw", insecure=True)
+    probes = read_hosts([("h1", "127.0.0.1:9@evil.example", access)], timeout=1)
+    assert probes["h1"].state == EdgeState.BAD_ADDRESS
+    assert "not a host name or IP address" in probes["h1"].error
