@@ -326,6 +326,13 @@ class ProfileFilter(FleetFilter):
     "Has clusters behind" is about a whole profile, so the list applies it after grouping.
     """
 
+    # distinct=False: no join repeats a version row, and DISTINCT would compare every column of every row.
+    account = filters.ModelMultipleChoiceFilter(
+        queryset=PaletteAccount.objects.all(), widget=forms.SelectMultiple, distinct=False
+    )
+    project = filters.ModelMultipleChoiceFilter(
+        queryset=Project.objects.filter(removed_at__isnull=True), widget=forms.SelectMultiple, distinct=False
+    )
     profile_type = StoredValueFilter(
         choices=stored_choices(PROFILE_TYPES), label="Type", widget=forms.CheckboxSelectMultiple
     )

@@ -170,6 +170,26 @@ def test_it_keeps_the_queries_flat_as_profiles_grow(member: Client, account: Pal
     assert len(many_partial) == len(few_partial) <= 6
 
 
+def test_it_stays_within_the_query_budget_with_every_filter(
+    member: Client, fleet: PaletteAccount, project: Project
+) -> None:
+    params = {
+        "q": "infra",
+        "account": fleet.pk,
+        "project": project.pk,
+        "profile_type": "infra",
+        "cloud_type": "edge-native",
+        "scope": "project",
+        "behind": "on",
+        "sort": "lagging",
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = member.get(LIST, params)
+    assert len(shown_profiles(response)) == 5
+    assert len(queries) <= 12
+    assert not [q for q in queries.captured_queries if "DISTINCT" in q["sql"]]  # no DISTINCT over version rows
+
+
 # -- What it shows ------------------------------------------------------------------------------------
 
 
