@@ -161,6 +161,7 @@ class Cluster(SyncedModel):
                 models.Index(fields=[f, "name"], name=f"cluster_live_{f[:12]}", condition=LIVE)
                 for f in ("state", "health", "cloud_type", "kubernetes_version", "project")
             ],
+            models.Index(fields=["name"], name="cluster_live_name", condition=LIVE),
             models.Index(fields=["health", "health_since"], name="cluster_live_health_since", condition=LIVE),
             models.Index(fields=["heartbeat_at"], name="cluster_live_heartbeat", condition=LIVE),
             models.Index(fields=["modified_at"], name="cluster_live_modified", condition=LIVE),
@@ -257,6 +258,7 @@ class EdgeHost(SyncedModel):
                 models.Index(fields=[f, "name"], name=f"edgehost_live_{f[:12]}", condition=LIVE)
                 for f in ("state", "health", "edge_api_state", "site", "project", "cluster_uid")
             ],
+            models.Index(fields=["name"], name="edgehost_live_name", condition=LIVE),
             models.Index(fields=["health", "health_since"], name="edgehost_live_health_since", condition=LIVE),
             models.Index(fields=["edge_api_state", "edge_api_since"], name="edgehost_live_api_since", condition=LIVE),
         ]
@@ -359,6 +361,8 @@ class TimelineEntry(models.Model):
             models.Index(fields=["subject_uid", "-occurred_at", "-id"], name="timeline_subject_newest"),
             models.Index(fields=["project", "-occurred_at", "-id"], name="timeline_project_newest"),
             models.Index(fields=["actor", "-occurred_at", "-id"], name="timeline_actor_newest"),
+            models.Index(fields=["subject_kind", "-occurred_at", "-id"], name="timeline_subjkind_newest"),
+            models.Index(fields=["account", "-occurred_at", "-id"], name="timeline_account_newest"),
         ]
         verbose_name_plural = "timeline entries"
 
@@ -487,6 +491,29 @@ class FleetCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource} {self.dimension}={self.value}: {self.count}"
+
+
+class SiteSummary(models.Model):
+    """One edge site of a project (its hosts share the PALETTE_SITE_LABEL label value), recounted by
+    the sync after each edge-host or edge API run of the project: the site roll-up pages over these
+    rows, worst first, instead of grouping hundreds of thousands of hosts."""
+
+    account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE)
+    site = models.CharField(max_length=255, blank=True, help_text="empty: hosts without the label")
+    hosts = models.PositiveIntegerField(default=0)
+    healthy = models.PositiveIntegerField(default=0)
+    unhealthy = models.PositiveIntegerField(default=0)
+    unknown = models.PositiveIntegerField(default=0, help_text="health not reported")
+    unreadable = models.PositiveIntegerField(default=0, help_text="own API unreachable, refusing login, ...")
+    trouble = models.PositiveIntegerField(default=0, help_text="unhealthy + unreadable: the roll-up's order")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "project", "site"], name="sitesummary_project_site")]
+        indexes = [models.Index(fields=["-trouble", "-unhealthy", "-hosts", "site"], name="sitesummary_worst")]
+
+    def __str__(self) -> str:
+        return f"{self.site or '(no site label)'}: {self.hosts} hosts"
 
 
 class HealthSample(models.Model):

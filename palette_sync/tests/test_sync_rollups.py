@@ -15,6 +15,7 @@ from dashboard.models import (
     HealthSample,
     PaletteAccount,
     ProfileUse,
+    SiteSummary,
     SyncRun,
     SyncScope,
 )
@@ -38,8 +39,21 @@ def actual(model: type, field: str) -> dict[str, int]:
 def assert_rollups_match_rows() -> None:
     for field in ("state", "health", "cloud_type"):
         assert counted("clusters", field) == actual(Cluster, field), field
-    for field in ("state", "health", "edge_api_state", "site"):
+    for field in ("state", "health", "edge_api_state"):
         assert counted("edgehosts", field) == actual(EdgeHost, field), field
+    sites = {
+        (s.project_id, s.site): (s.hosts, s.unhealthy, s.unreadable)
+        for s in SiteSummary.objects.filter(project__removed_at__isnull=True)
+    }
+    live = EdgeHost.objects.filter(removed_at__isnull=True)
+    assert sites == {
+        (project_id, site): (
+            live.filter(project_id=project_id, site=site).count(),
+            live.filter(project_id=project_id, site=site, health=EdgeHost.UNHEALTHY).count(),
+            live.filter(project_id=project_id, site=site, edge_api_state__in=EdgeHost.API_PROBLEMS).count(),
+        )
+        for project_id, site in live.values_list("project_id", "site").distinct()
+    }
     for use in ProfileUse.objects.select_related("cluster"):
         profile = ClusterProfile.objects.filter(uid=use.profile_uid, removed_at__isnull=True).first()
         if profile is None:
