@@ -70,9 +70,12 @@ class FleetFilter(filters.FilterSet):
     """What every synced inventory filters on: account, project, search, and live or removed."""
 
     q = Text(method="search", label="Search")
-    account = filters.ModelMultipleChoiceFilter(queryset=PaletteAccount.objects.all(), widget=forms.SelectMultiple)
+    # distinct=False: a foreign key matches each row once, and DISTINCT would sort every match.
+    account = filters.ModelMultipleChoiceFilter(
+        queryset=PaletteAccount.objects.all(), widget=forms.SelectMultiple, distinct=False
+    )
     project = filters.ModelMultipleChoiceFilter(
-        queryset=Project.objects.filter(removed_at__isnull=True), widget=forms.SelectMultiple
+        queryset=Project.objects.filter(removed_at__isnull=True), widget=forms.SelectMultiple, distinct=False
     )
     removed = filters.ChoiceFilter(choices=REMOVED, method="removal", empty_label=None, label="Removed")
     SEARCHED: tuple[str, ...] = ("name",)

@@ -53,6 +53,7 @@ TONES = {
     "partial": "warn",
     "running_sync": "warn",
     "deleted": "unknown",
+    "unknown": "unknown",
     "warning": "warn",
 }
 ICONS = {"ok": "✓", "bad": "✕", "warn": "!", "unknown": "?", "info": "·"}

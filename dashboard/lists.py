@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpRespo
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import strip_tags
+from django.utils.safestring import SafeData
 from django.views.decorators.vary import vary_on_headers
 from django.views.generic import TemplateView
 from django_filters import FilterSet
@@ -174,6 +175,10 @@ class FleetList(SingleTableMixin, TemplateView):
 
 
 def cell_text(value: object) -> str:
-    """A cell as plain text for CSV: no markup, and a leading formula character defused."""
-    text = strip_tags(str(value)).replace("\xa0", " ").strip()
+    """A cell as plain text for CSV: markup the page added is taken off (data is kept as it is, `<b>`
+    in a name included), nothing is "None", and a leading formula character is defused."""
+    if value is None:
+        return ""
+    text = strip_tags(value) if isinstance(value, SafeData) else str(value)
+    text = text.replace("\xa0", " ").strip()
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
