@@ -235,6 +235,9 @@ class EdgeHost(SyncedModel):
     edge_api_checked_at = models.DateTimeField(null=True, blank=True)
     edge_api_error = models.CharField(max_length=500, blank=True)
     edge_facts = models.JSONField(default=dict, blank=True, help_text="what the host's own API reported")
+    edge_api_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the host's own API is read next (PALETTE_EDGE_INTERVAL, spread by uid)"
+    )
 
     UNHEALTHY = "unhealthy"  # as Palette spells it (REFERENCE.md 10)
     # The host's own API could not be read: unlike "unknown" (not checked) or "no_access" (no credentials).
@@ -247,7 +250,14 @@ class EdgeHost(SyncedModel):
     )
 
     # Fields the Palette sync never overwrites.
-    EDGE_API_FIELDS = ("edge_api_state", "edge_api_since", "edge_api_checked_at", "edge_api_error", "edge_facts")
+    EDGE_API_FIELDS = (
+        "edge_api_state",
+        "edge_api_since",
+        "edge_api_checked_at",
+        "edge_api_error",
+        "edge_facts",
+        "edge_api_due_at",
+    )
 
     class Meta(SyncedModel.Meta):
         ordering = ["name"]
@@ -261,6 +271,8 @@ class EdgeHost(SyncedModel):
             models.Index(fields=["name"], name="edgehost_live_name", condition=LIVE),
             models.Index(fields=["health", "health_since"], name="edgehost_live_health_since", condition=LIVE),
             models.Index(fields=["edge_api_state", "edge_api_since"], name="edgehost_live_api_since", condition=LIVE),
+            # The edge probe schedule claims due hosts by this (palette_sync.sync.edge_api).
+            models.Index(fields=["edge_api_due_at"], name="edgehost_live_api_due", condition=LIVE),
         ]
 
     @property
