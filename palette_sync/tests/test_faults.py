@@ -23,10 +23,11 @@ from palette_sim import Fleet, SimApp
 from palette_sim.faults import FaultConfig
 from palette_sync import mappers, sync
 from palette_sync.client import PaletteClient, RetryPolicy
+from palette_sync.locks import lock_name
 from palette_sync.sync.inventory import EDGEHOST_SEARCH
 from palette_sync.sync.timeline import sync_audits
 from palette_sync.tests.conftest import FAST_RETRY, PrivateRedis, start_worker
-from palette_sync.throttle import LocalThrottle
+from palette_sync.throttle import LocalThrottle, redis_for
 
 DAY = 86400
 CONTROL_KEY = "test-control-key"
@@ -294,6 +295,11 @@ def send_sync(account: PaletteAccount, redis_url: str, queue: str) -> None:
         celery_app.send_task("palette_sync.sync_account", args=[account.pk], queue=queue, connection=conn)
 
 
+def held_locks(redis_url: str, account: PaletteAccount) -> list:
+    """The account's scope locks still in Redis (each lapses after PALETTE_SYNC_LOCK_TIMEOUT)."""
+    return redis_for(redis_url).keys(lock_name(account.pk, "*"))
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, logs: list[Path], what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -350,7 +356,7 @@ def test_it_recovers_from_a_worker_killed_mid_sync(
 
     second = start_worker(env, logs[1])
     try:
-        time.sleep(3.5)  # the dead worker's locks lapse (PALETTE_SYNC_LOCK_TIMEOUT)
+        wait_for(lambda: not held_locks(redis_url, account), 10, logs, "the dead worker's locks did not lapse")
         restarted = time.time()
         send_sync(account, redis_url, queue)  # the next beat
         wait_for(lambda: scopes_ok_since(account, restarted), 90, logs, "the next sync did not complete")
@@ -383,9 +389,9 @@ def test_it_recovers_from_redis_restarting_mid_sync(
             "no run was in progress",
         )
         private_redis.kill()  # broker, rate budget and locks gone at once
-        time.sleep(1.5)
+        time.sleep(1.5)  # the outage itself: Redis stays down this long
         private_redis.start()
-        time.sleep(3.5)  # locks held before the restart lapse
+        wait_for(lambda: not held_locks(private_redis.url, account), 10, logs, "locks from before did not lapse")
         restarted = time.time()
         send_sync(account, private_redis.url, queue)
         wait_for(lambda: scopes_ok_since(account, restarted), 90, logs, "the sync after the restart did not complete")
