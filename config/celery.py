@@ -23,3 +23,8 @@ def schedule_syncs(sender: Celery, **kwargs: object) -> None:
         name="sync all accounts",
         expires=interval,
     )
+    # Edge hosts' own API on its own cadence: each tick hands out the hosts due before the next one.
+    tick = settings.PALETTE_EDGE_TICK
+    sender.add_periodic_task(
+        tick, sender.signature("palette_sync.schedule_edge_probes"), name="edge host probes", expires=tick
+    )

@@ -101,6 +101,11 @@ DATABASES = {
         conn_max_age=envint("DB_CONN_MAX_AGE", 0),
     )
 }
+# A worker inside an edge site's network (README "Edge hosts' own API") probes hosts and hands the
+# results back through the broker: it has no database, and any attempt to use one fails loudly.
+PALETTE_WORKER_ROLE = os.getenv("PALETTE_WORKER_ROLE", "central")  # central | edge-site
+if PALETTE_WORKER_ROLE == "edge-site":
+    DATABASES = {"default": {"ENGINE": "django.db.backends.dummy"}}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a worker writes; IMMEDIATE avoids
     # "database is locked" on lock upgrades.
@@ -160,6 +165,13 @@ PALETTE_TIMEOUT = envfloat("PALETTE_TIMEOUT", 30.0)
 PALETTE_SYNC_INTERVAL = envint("PALETTE_SYNC_INTERVAL", 300)  # seconds between syncs
 PALETTE_EDGE_CONCURRENCY = envint("PALETTE_EDGE_CONCURRENCY", 16)  # edge hosts read at once, per worker task
 PALETTE_EDGE_TIMEOUT = envfloat("PALETTE_EDGE_TIMEOUT", 5.0)  # seconds per edge host request
+PALETTE_EDGE_INTERVAL = envint("PALETTE_EDGE_INTERVAL", 900)  # seconds between two readings of one host's own API
+PALETTE_EDGE_TICK = envint("PALETTE_EDGE_TICK", 15)  # seconds between the beat's looks for hosts due
+PALETTE_EDGE_BATCH = envint("PALETTE_EDGE_BATCH", 250)  # hosts per probe task
+PALETTE_EDGE_SESSIONS = envint("PALETTE_EDGE_SESSIONS", 50_000)  # logged-in edge sessions kept per worker process
+# Sites whose hosts are probed by a worker of their own, on queue PALETTE_EDGE_QUEUE_PREFIX + site.
+PALETTE_EDGE_SITE_QUEUES = {s.strip() for s in os.getenv("PALETTE_EDGE_SITE_QUEUES", "").split(",") if s.strip()}
+PALETTE_EDGE_QUEUE_PREFIX = os.getenv("PALETTE_EDGE_QUEUE_PREFIX", "edge.")
 PALETTE_SITE_LABEL = os.getenv("PALETTE_SITE_LABEL", "site")  # the edge host label that names its site
 # Account secrets are sealed with Fernet: this key (a Fernet key or any long string), else SECRET_KEY.
 PALETTE_SECRET_KEY = os.getenv("PALETTE_SECRET_KEY", "")

@@ -6,14 +6,25 @@ An unreachable host is a recorded state with its age, never a failed sync.
 
 Trust is explicit: a CA bundle (the host's certificate must chain to it and name its address),
 a pinned SHA-256 fingerprint of the host's certificate, or — only when set — no verification.
+
+Nothing here touches the database: a worker at a site (README "Edge hosts' own API") runs it with
+only the broker. Logged-in sessions are kept per host in this process (`SESSIONS`, bounded) and
+reused until their token expires, then renewed with the refresh token; a password is sent again
+only when the host no longer takes the session (REFERENCE.md 13: tokens live 2 h).
 """
 
+import base64
+import binascii
 import hashlib
 import ipaddress
+import json
 import logging
 import re
 import socket
 import ssl
+import threading
+import time
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +37,9 @@ log = logging.getLogger(__name__)
 
 EDGE_PORT = 5080  # Edge spec `servers`: https://<edge-host-ip>:5080
 LOGIN = "/v1/users/default/login"
+RENEWAL = "/v1/users/default/token/renewal"
+TOKEN_LIFETIME = 2 * 3600.0  # REFERENCE.md 13: 2 h without extendedSession, when the token does not say
+RENEW_BEFORE = 120.0  # seconds before expiry a token is renewed rather than used
 # What the dashboard reads from each host; a 404 on the cluster endpoints means "no cluster yet".
 READS = {
     "host": "/v1/edge-mgmt/edgehosts/current",
@@ -76,6 +90,105 @@ class EdgeError(Exception):
         self.state = state
 
 
+class EdgeUnauthorized(EdgeError):
+    """A read answered 401: the host no longer takes the session's token (restarted, logged out)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(EdgeState.AUTH_FAILED, f"{path}: HTTP 401, the host refused the session's token")
+
+
+@dataclass
+class Session:
+    """One logged-in session on one host: its token, until when it works, and how to renew it."""
+
+    token: str = field(repr=False)
+    refresh: str = field(default="", repr=False)
+    expires: float = 0.0  # epoch seconds
+
+    @classmethod
+    def from_tokens(cls, tokens: dict) -> "Session":
+        token = tokens.get("Authorization") if isinstance(tokens, dict) else None
+        if not isinstance(token, str) or not token:
+            raise EdgeError(EdgeState.ERROR, "login answer has no Token.Authorization")
+        refresh = tokens.get("RefreshToken")
+        return cls(token, refresh if isinstance(refresh, str) else "", token_expiry(token))
+
+    def usable(self, now: float) -> bool:
+        return now < self.expires - RENEW_BEFORE
+
+
+def token_expiry(token: str, now: float | None = None) -> float:
+    """When a token stops working: its JWT `exp` claim, read but not verified (only the host can),
+    else the documented lifetime from now."""
+    now = time.time() if now is None else now
+    try:
+        payload = token.split(".")[1]
+        exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))).get("exp")
+    except (IndexError, ValueError, binascii.Error, AttributeError):
+        exp = None
+    return float(exp) if isinstance(exp, int | float) and exp > now else now + TOKEN_LIFETIME
+
+
+class Lru:
+    """A bounded, thread-safe map that forgets the least recently used entry first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: object) -> object | None:
+        with self.lock:
+            if key not in self.items:
+                return None
+            self.items.move_to_end(key)
+            return self.items[key]
+
+    def put(self, key: object, value: object) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+    def drop(self, key: object) -> None:
+        with self.lock:
+            self.items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+class Tally:
+    """What a batch of probes spent on authentication: logins, renewals, sessions reused (thread-safe)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def add(self, name: str) -> None:
+        with self.lock:
+            self.counts[name] += 1
+
+
+# This process's sessions (worker threads share them) and the certificates it pinned, per host.
+# Bounded: past the bound the least recently read hosts log in again. Set from PALETTE_EDGE_SESSIONS.
+SESSIONS = Lru(50_000)
+PINNED = Lru(50_000)
+CONTEXTS = Lru(64)  # one SSL context per CA bundle (loading trust stores costs milliseconds)
+
+
+def configure(sessions: int) -> None:
+    """Bound this process's session and pinned-certificate caches (PALETTE_EDGE_SESSIONS)."""
+    SESSIONS.size = PINNED.size = max(1, sessions)
+
+
+def session_key(address: str, access: "EdgeAccess") -> tuple:
+    """Sessions are per host and credential: a changed password or user starts a new session."""
+    secret = hashlib.sha256(f"{access.username}\0{access.password}".encode()).hexdigest()[:32]
+    return (access.scheme, address, access.port, access.username, secret)
+
+
 def normalise_fingerprint(value: str) -> str:
     return value.replace(":", "").replace(" ", "").lower()
 
@@ -95,36 +208,61 @@ def tls_verify(access: EdgeAccess, address: str, timeout: float) -> ssl.SSLConte
     if access.scheme != "https" or access.insecure:
         return False
     if access.fingerprint:
+        return pinned_context(access, address, timeout)
+    key = hashlib.sha256(access.ca_pem.encode()).hexdigest()
+    context = CONTEXTS.get(key)
+    if context is None:  # one per CA bundle, shared by every host and thread
+        context = ssl.create_default_context()
+        if access.ca_pem:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.load_verify_locations(cadata=access.ca_pem)
+        CONTEXTS.put(key, context)
+    return context
+
+
+def pinned_context(access: EdgeAccess, address: str, timeout: float) -> ssl.SSLContext:
+    """A context that trusts exactly the host's certificate once its fingerprint matched the pin.
+
+    The certificate is fetched and checked once per host (then kept in PINNED): a host that later
+    presents another certificate fails the handshake, and is checked afresh at the next probe.
+    """
+    pin = normalise_fingerprint(access.fingerprint)
+    key = (address, access.port, pin)
+    der = PINNED.get(key)
+    if der is None:
         try:
             seen, der = peer_fingerprint(address, access.port, timeout)
         except ssl.SSLError as exc:
             raise EdgeError(EdgeState.TLS_FAILED, f"TLS handshake failed: {exc}") from exc
-        if seen != normalise_fingerprint(access.fingerprint):
+        if seen != pin:
             raise EdgeError(EdgeState.TLS_FAILED, f"certificate fingerprint {seen} is not the pinned one")
-        # Trust exactly that certificate from now on: a different one fails the handshake.
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-        context.load_verify_locations(cadata=der)
-        return context
-    context = ssl.create_default_context()
-    if access.ca_pem:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.load_verify_locations(cadata=access.ca_pem)
+        PINNED.put(key, der)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.load_verify_locations(cadata=der)
     return context
 
 
 def refuse_writes(request: httpx.Request) -> None:
-    """The edge client reads: GETs, and the one POST that logs in."""
-    if request.method == "GET" or (request.method == "POST" and request.url.path == LOGIN):
+    """The edge client reads: GETs, and the POSTs that log in and renew a token."""
+    if request.method == "GET" or (request.method == "POST" and request.url.path in (LOGIN, RENEWAL)):
         return
     raise EdgeError(EdgeState.ERROR, f"refused {request.method} {request.url.path}: the edge client is read-only")
 
 
 def read_host(
-    address: str, access: EdgeAccess, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+    address: str,
+    access: EdgeAccess,
+    *,
+    timeout: float = 5.0,
+    transport: httpx.BaseTransport | None = None,
+    sessions: Lru | None = None,
+    tally: Tally | None = None,
 ) -> EdgeProbe:
-    """Log in to one host and read what the dashboard shows of it."""
+    """Read what the dashboard shows of one host, in this process's session on it (or a new one)."""
+    sessions = SESSIONS if sessions is None else sessions
+    tally = tally or Tally()
     try:
         verify = tls_verify(access, address, timeout) if transport is None else False
         host = f"[{address}]" if ":" in address else address  # an IPv6 literal in a URL
@@ -132,8 +270,9 @@ def read_host(
         with httpx.Client(
             base_url=base, verify=verify, timeout=timeout, transport=transport, event_hooks={"request": [refuse_writes]}
         ) as http:
-            token = login(http, access)
-            return EdgeProbe(EdgeState.REACHABLE, facts=read_facts(http, token))
+            return EdgeProbe(
+                EdgeState.REACHABLE, facts=read_in_session(http, access, sessions, session_key(address, access), tally)
+            )
     except EdgeError as exc:
         return EdgeProbe(exc.state, error=str(exc))
     except httpx.ConnectError as exc:
@@ -142,29 +281,61 @@ def read_host(
             if isinstance(exc.__cause__, ssl.SSLError) or "CERTIFICATE" in str(exc)
             else EdgeState.UNREACHABLE
         )
+        if state == EdgeState.TLS_FAILED and access.fingerprint:
+            PINNED.drop((address, access.port, normalise_fingerprint(access.fingerprint)))  # check afresh next time
         return EdgeProbe(state, error=f"{address}: {exc}")
     except (httpx.TransportError, OSError) as exc:
         return EdgeProbe(EdgeState.UNREACHABLE, error=f"{address}: {exc.__class__.__name__} {exc}".strip())
 
 
-def login(http: httpx.Client, access: EdgeAccess) -> str:
-    """`POST /v1/users/default/login` -> `v1LoginSuccess.Token.Authorization` (capitalised keys)."""
+def read_in_session(http: httpx.Client, access: EdgeAccess, sessions: Lru, key: tuple, tally: Tally) -> dict:
+    """Read the facts with the kept session: renewed when about to expire, a new login when there is
+    none or the host refuses it (once: a second refusal is the answer)."""
+    session = sessions.get(key)
+    if session is not None and session.usable(time.time()):
+        tally.add("reused")
+    elif session is not None and session.refresh and (session := renew(http, session)) is not None:
+        tally.add("renewals")
+    else:
+        session = login(http, access)
+        tally.add("logins")
+    sessions.put(key, session)
+    try:
+        return read_facts(http, session.token)
+    except EdgeUnauthorized:
+        sessions.drop(key)
+        session = login(http, access)
+        tally.add("logins")
+        sessions.put(key, session)
+        return read_facts(http, session.token)
+
+
+def login(http: httpx.Client, access: EdgeAccess) -> Session:
+    """`POST /v1/users/default/login` -> `v1LoginSuccess.Token` (capitalised keys): a new session."""
     response = http.post(
         LOGIN, params={"setCookie": "false"}, json={"username": access.username, "password": access.password}
     )
     if response.status_code in (400, 401, 403):
         raise EdgeError(EdgeState.AUTH_FAILED, f"login refused ({response.status_code})")
     body = json_of(response)
-    token = (body.get("Token") or {}).get("Authorization") if isinstance(body, dict) else None
-    if not isinstance(token, str) or not token:
-        raise EdgeError(EdgeState.ERROR, "login answer has no Token.Authorization")
-    return token
+    return Session.from_tokens(body.get("Token") if isinstance(body, dict) else None)
+
+
+def renew(http: httpx.Client, session: Session) -> Session | None:
+    """`POST /v1/users/default/token/renewal` with the refresh token -> `v1UserToken`; None when the
+    host no longer takes it (then the caller logs in)."""
+    response = http.post(RENEWAL, json={"refreshToken": session.refresh})
+    if response.status_code >= 400:
+        return None
+    return Session.from_tokens(json_of(response))
 
 
 def read_facts(http: httpx.Client, token: str) -> dict:
     facts = {}
     for name, path in READS.items():
         response = http.get(path, headers={"Authorization": token})
+        if response.status_code == 401:
+            raise EdgeUnauthorized(path)
         if response.status_code == 404 and name != "host":
             facts[name] = None  # no cluster on this host (yet)
             continue
@@ -202,21 +373,30 @@ def address_problem(address: str) -> str:
     return f"Palette's address {address[:80]!r} is not a host name or IP address: not contacted"
 
 
+def unprobeable(address: str, access: object | None) -> EdgeProbe | None:
+    """The outcome for a host that must not be contacted (no credential, no usable address), else None.
+
+    `access` is whatever says how to log in (EdgeAccess, or the credential it will come from)."""
+    if access is None:
+        return EdgeProbe(EdgeState.NO_ACCESS, error="no edge credentials match this host")
+    if not address:
+        return EdgeProbe(EdgeState.UNREACHABLE, error="Palette lists no address for this host")
+    problem = address_problem(address)
+    return EdgeProbe(EdgeState.BAD_ADDRESS, error=problem) if problem else None
+
+
 def read_hosts(
-    targets: Iterable[tuple[str, str, EdgeAccess | None]], *, concurrency: int = 16, timeout: float = 5.0
+    targets: Iterable[tuple[str, str, EdgeAccess | None]],
+    *,
+    concurrency: int = 16,
+    timeout: float = 5.0,
+    tally: Tally | None = None,
 ) -> dict[str, EdgeProbe]:
     """Read many hosts at once, at most `concurrency` at a time: {key: probe} for (key, address, access)."""
 
     def one(target: tuple[str, str, EdgeAccess | None]) -> tuple[str, EdgeProbe]:
         key, address, access = target
-        if access is None:
-            return key, EdgeProbe(EdgeState.NO_ACCESS, error="no edge credentials match this host")
-        if not address:
-            return key, EdgeProbe(EdgeState.UNREACHABLE, error="Palette lists no address for this host")
-        problem = address_problem(address)
-        if problem:
-            return key, EdgeProbe(EdgeState.BAD_ADDRESS, error=problem)
-        return key, read_host(address, access, timeout=timeout)
+        return key, unprobeable(address, access) or read_host(address, access, timeout=timeout, tally=tally)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="edge") as pool:
         return dict(pool.map(one, targets))

@@ -4,6 +4,11 @@ Beat sends `sync_accounts`; it fans out one `sync_account` per enabled account, 
 projects and fans out one `sync_resource` per (resource, project) and per tenant-scope resource.
 Each scope runs under a Redis lock: a second run of the same scope is skipped, never queued.
 Only transient infrastructure errors are retried; Palette's own errors end up in the SyncRun.
+
+Edge hosts' own API has a cadence of its own: beat sends `schedule_edge_probes` every
+PALETTE_EDGE_TICK; it sends `probe_edge_hosts` batches (to a site's queue where that site runs a
+worker of its own), whose results a central worker writes (`write_edge_probes` when they come back
+through the broker from a site worker, which has no database).
 """
 
 import logging
@@ -14,8 +19,9 @@ from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from dashboard.models import PaletteAccount, Project, SyncRun
+from dashboard.models import EdgeCredential, PaletteAccount, Project, SyncRun
 from palette_sync import sync
+from palette_sync.sync import edge_api
 from palette_sync.sync.runs import closed_run, longest_first
 
 log = logging.getLogger(__name__)
@@ -79,3 +85,55 @@ def run_scope(account: PaletteAccount, resource: str, project: Project | None) -
     with client:
         run = sync.run_locked(account, client, resource, project)
     return {"run": run.pk, "status": run.status, "items": run.items}
+
+
+@shared_task(name="palette_sync.schedule_edge_probes", **RETRY)
+def schedule_edge_probes() -> dict:
+    """Hand out the edge hosts due before the next tick, per enabled account with edge credentials,
+    and recount the projects whose hosts changed state since the last tick."""
+    accounts = PaletteAccount.objects.filter(enabled=True, pk__in=EdgeCredential.objects.values("account_id")).order_by(
+        "pk"
+    )
+    sent = {}
+    for account in accounts:
+        edge_api.recount(account)
+        plan = edge_api.plan(account)
+        for queue, countdown, payload in plan.batches:
+            probe_edge_hosts.apply_async(
+                args=[payload],
+                queue=queue,  # None: the default (central) queue
+                countdown=countdown,  # each batch when its first host is due: no burst at the tick
+                expires=edge_api.lease().total_seconds(),  # past that its hosts are due again anyway
+                argsrepr=f"(account {account.pk}, {len(payload['hosts'])} hosts)",  # sealed passwords stay out of logs
+            )
+        sent[account.pk] = plan.claimed
+    return sent
+
+
+@shared_task(name="palette_sync.probe_edge_hosts")
+def probe_edge_hosts(payload: dict) -> dict:
+    """Read one batch of edge hosts through their own API, without the database.
+
+    A central worker writes the results itself; a site worker (PALETTE_WORKER_ROLE=edge-site) sends
+    them back as `write_edge_probes` on its default queue, which the central workers consume.
+    """
+    results = edge_api.probe_batch(payload)
+    tally = results["tally"]
+    log.info(
+        "edge probes: %d hosts, %d logins, %d renewals, %d sessions reused",
+        len(results["results"]),
+        *(tally.get(k, 0) for k in ("logins", "renewals", "reused")),
+    )
+    if settings.PALETTE_WORKER_ROLE == "edge-site":
+        where = f"(account {results['account']}, {len(results['results'])} hosts)"
+        write_edge_probes.apply_async(args=[results], argsrepr=where)
+    else:
+        edge_api.deliver(results)
+    return {"hosts": len(results["results"]), **tally}
+
+
+@shared_task(name="palette_sync.write_edge_probes", **RETRY)
+def write_edge_probes(results: dict) -> dict:
+    """Write what a site worker read (chunked, short transactions, transitions as they happen)."""
+    written = edge_api.deliver(results)
+    return {"hosts": written.hosts, "transitions": written.transitions}

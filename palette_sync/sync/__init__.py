@@ -41,7 +41,6 @@ PER_PROJECT = {
     "profiles": sync_profiles,
     "edgehosts": sync_edgehosts,
     "events": sync_events,
-    "edge_api": sync_edge_api,
 }
 
 
@@ -53,6 +52,8 @@ def sync_resource(
         return sync_profiles(account, client, None)
     if project is None and resource == "audits":
         return sync_audits(account, client)
+    if project is None and resource == "edge_api":  # every host of the account now (the schedule: tasks)
+        return sync_edge_api(account, client)
     if project is not None and resource in PER_PROJECT:
         return PER_PROJECT[resource](account, client, project)
     raise ValueError(f"{resource} is not synced in {'project' if project else 'tenant'} scope")
@@ -73,8 +74,9 @@ def run_locked(
 
 
 def project_resources(account: PaletteAccount) -> tuple[str, ...]:
-    """What is synced per project: the Palette sources, and each edge host's own API where we may log in."""
-    return (*PROJECT_RESOURCES, "edge_api") if has_edge_credentials(account) else PROJECT_RESOURCES
+    """What is synced per project. Edge hosts' own API is not: it has its own cadence
+    (PALETTE_EDGE_INTERVAL, palette_sync.sync.edge_api), or one pass per account in `sync_account`."""
+    return PROJECT_RESOURCES
 
 
 def live_projects(account: PaletteAccount) -> list[Project]:
@@ -97,6 +99,8 @@ def sync_account(account: PaletteAccount, client: PaletteClient | None = None) -
         runs += [run_locked(account, client, resource) for resource in TENANT_RESOURCES]
         for project in live_projects(account):
             runs += [run_locked(account, client, resource, project) for resource in project_resources(account)]
+        if has_edge_credentials(account):
+            runs.append(run_locked(account, client, "edge_api"))
         return runs
     finally:
         if own_client:

@@ -1,73 +1,235 @@
 """Each edge host's own API, merged into EdgeHost (REFERENCE.md 13; the client is palette_sync.edge).
 
-Runs per (account, project) when the account has edge credentials. A host that cannot be read is
-recorded with its state, since when, and why; its last facts stay, dated. Changes of that state
-are transitions in the timeline, like health changes.
+Every host is read once per PALETTE_EDGE_INTERVAL, at its own offset within the interval (a hash of
+its uid), so the readings of a large fleet spread evenly over the interval instead of coming in
+bursts. Every PALETTE_EDGE_TICK the beat's tick (`plan`) claims the hosts due before the next tick
+(`EdgeHost.edge_api_due_at`, a bounded number) and hands them out in batches, each sent for the
+moment its first host is due: to the queue of the host's site where a worker runs inside that
+site's network (PALETTE_EDGE_SITE_QUEUES), else to the central workers.
+
+A batch carries all a worker needs (addresses, the credential with its password still sealed), and
+probing it (`probe_batch`) never touches the database, so a site worker needs only the broker. The
+results are written on a central worker (`write_results`) in short transactions that take only the
+rows no one else holds (SKIP LOCKED): the Palette listing writing the same rows is never waited on
+while a lock is held, so the two cannot deadlock.
+
+A host that cannot be read is recorded with its state, since when, and why; its last facts stay,
+dated. Changes of that state are transitions in the timeline, like health changes.
 """
 
+import hashlib
 import json
+import logging
+import math
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from dashboard.models import EdgeCredential, EdgeHost, PaletteAccount, Project, SyncRun, TimelineEntry
 from palette_sync import edge
-from palette_sync.client import PaletteClient
-from palette_sync.sync.listing import BATCH, Source, transition
+from palette_sync.client import ClientStats, PaletteClient
+from palette_sync.sync import rollups
 from palette_sync.sync.runs import Recorder
+from palette_sync.throttle import redis_for
 
-EDGE_API = Source("edge_api", EdgeHost, "edgehost", mapper=dict)
-CHUNK = 500  # hosts probed, then written, at a time
+log = logging.getLogger(__name__)
+
+RESOURCE = "edge_api"
+CHUNK = 500  # hosts written per transaction (and probed per chunk by the in-process pass)
 TROUBLE = set(EdgeHost.API_PROBLEMS)
-FIELDS = ["edge_api_state", "edge_api_since", "edge_api_checked_at", "edge_api_error", "edge_facts"]
+FIELDS = ["edge_api_state", "edge_api_since", "edge_api_checked_at", "edge_api_error", "edge_api_due_at"]
+MIN_CLAIM = 100  # a tick may always hand out this many hosts of an account (first readings, catching up)
+RUN_EVERY = 60.0  # seconds: a tick this soon after the account's last edge_api run adds to it
+LOCK_TRIES = 5  # passes over rows the listing held, before writing them one row per transaction
+RECOUNT_KEY = "palette:edge-recount:{account}"
+NO_PALETTE = SimpleNamespace(stats=ClientStats())  # the schedule spends no Palette request
 
 
 def has_edge_credentials(account: PaletteAccount) -> bool:
     return EdgeCredential.objects.filter(account=account).exists()
 
 
-def access_for(labels: dict, credentials: list[EdgeCredential]) -> edge.EdgeAccess | None:
-    """The most specific credential whose selector matches the host's labels, as client settings."""
-    for credential in credentials:  # most specific first
-        if credential.matches(labels if isinstance(labels, dict) else {}):
-            return edge.EdgeAccess(
-                username=credential.username,
-                password=credential.password(),
-                ca_pem=credential.ca_pem,
-                fingerprint=credential.fingerprint,
-                insecure=credential.insecure,
-                scheme=credential.scheme,
-                port=credential.port,
-            )
+def credentials_of(account: PaletteAccount) -> list[EdgeCredential]:
+    """The account's edge credentials, most specific first (`site=` before `key=value` before `*`)."""
+    return sorted(EdgeCredential.objects.filter(account=account), key=lambda c: -c.specificity)
+
+
+def credential_for(labels: dict, credentials: list[EdgeCredential]) -> EdgeCredential | None:
+    """The most specific credential whose selector matches the host's labels."""
+    return next((c for c in credentials if c.matches(labels if isinstance(labels, dict) else {})), None)
+
+
+def sealed(credential: EdgeCredential) -> dict:
+    """What a probe batch carries of a credential: the password stays sealed (PALETTE_SECRET_KEY)."""
+    return {
+        "username": credential.username,
+        "password_sealed": credential.password_sealed,
+        "ca_pem": credential.ca_pem,
+        "fingerprint": credential.fingerprint,
+        "insecure": credential.insecure,
+        "scheme": credential.scheme,
+        "port": credential.port,
+    }
+
+
+def unsealed(values: dict) -> edge.EdgeAccess | None:
+    """Client settings from a batch's credential; None when its password cannot be unsealed here."""
+    password = EdgeCredential(password_sealed=values["password_sealed"]).password()  # no database involved
+    if values["password_sealed"] and not password:
+        return None
+    return edge.EdgeAccess(
+        username=values["username"],
+        password=password,
+        ca_pem=values["ca_pem"],
+        fingerprint=values["fingerprint"],
+        insecure=values["insecure"],
+        scheme=values["scheme"],
+        port=values["port"],
+    )
+
+
+# --- the schedule -------------------------------------------------------------------------------
+
+
+def slot(uid: str) -> float:
+    """Where in every interval a host is read: a stable fraction of it, from a hash of its uid."""
+    return int.from_bytes(hashlib.blake2b(uid.encode(), digest_size=8).digest()) / 2**64
+
+
+def next_due(uid: str, after: datetime, interval: float) -> datetime:
+    """The host's next reading: at its own offset in the interval, at least half an interval after
+    `after`, so a reading that came late or early (a first reading, catching up) puts it back on its
+    offset and the fleet's readings stay evenly spread."""
+    offset = slot(uid) * interval
+    periods = math.ceil((after.timestamp() + interval / 2 - offset) / interval)
+    return datetime.fromtimestamp(offset + periods * interval, tz=UTC)
+
+
+def lease() -> timedelta:
+    """How long a claimed host is left to its batch: past that (a worker died, a site worker is
+    down and the batch expired in its queue) it is due again."""
+    return timedelta(seconds=max(settings.PALETTE_EDGE_INTERVAL / 2, 4 * settings.PALETTE_EDGE_TICK))
+
+
+@dataclass
+class Plan:
+    """One tick of one account: the SyncRun its readings belong to, and the batches to send."""
+
+    run: int
+    claimed: int = 0
+    batches: list[tuple[str | None, float, dict]] = field(default_factory=list)  # (queue, countdown, payload)
+
+
+def plan(account: PaletteAccount, now: datetime | None = None) -> Plan:
+    """Claim the account's hosts due before the next tick and make their probe batches.
+
+    Hosts that must not be contacted (no credential, no usable address) are settled here at once.
+    """
+    now = now or timezone.now()
+    hosts = claim_due(account, now)
+    result = Plan(run=tick_run(account, len(hosts), now), claimed=len(hosts))
+    credentials = {str(c.pk): c for c in credentials_of(account)}
+    ordered = list(credentials.values())
+    settled, queues = [], {}
+    for host in hosts:
+        credential = credential_for(labels_of(host), ordered)
+        outcome = edge.unprobeable(host["host_address"], credential)
+        if outcome is not None:
+            settled.append(result_row(host["id"], outcome))
+        else:
+            queues.setdefault(queue_for(host["site"]), []).append(host | {"credential": str(credential.pk)})
+    if settled:
+        deliver({"account": account.pk, "run": result.run, "results": settled})
+    for queue, due in queues.items():
+        for batch in chunks(due, settings.PALETTE_EDGE_BATCH):
+            used = {h["credential"] for h in batch}
+            payload = {
+                "account": account.pk,
+                "run": result.run,
+                "credentials": {cid: sealed(credentials[cid]) for cid in used},
+                "hosts": [[h["id"], h["host_address"], h["credential"]] for h in batch],
+            }
+            first = batch[0]["edge_api_due_at"]
+            countdown = max(0.0, (first - now).total_seconds()) if first else 0.0
+            result.batches.append((queue, countdown, payload))
+    return result
+
+
+def claim_due(account: PaletteAccount, now: datetime) -> list[dict]:
+    """Claim the hosts due before the next tick: those never read first, then the longest overdue.
+
+    At most twice the tick's fair share (hosts × tick / interval), so first readings and catching up
+    after an outage go at twice the steady pace, never as one burst. Claimed rows are leased (their
+    due time moved past the lease) in a transaction that skips rows another writer holds.
+    """
+    tick, interval = settings.PALETTE_EDGE_TICK, settings.PALETTE_EDGE_INTERVAL
+    live = EdgeHost.objects.filter(account=account, removed_at__isnull=True)
+    limit = max(MIN_CLAIM, math.ceil(2 * live.count() * tick / interval))
+    columns = ("id", "uid", "host_address", "site", "edge_api_due_at", "labels")
+    horizon = now + timedelta(seconds=tick)
+    with transaction.atomic():
+        rows = list(locked(live.filter(edge_api_due_at__isnull=True).order_by("id")).values(*columns)[:limit])
+        if len(rows) < limit:
+            due = live.filter(edge_api_due_at__lt=horizon).order_by("edge_api_due_at", "id")
+            rows += list(locked(due).values(*columns)[: limit - len(rows)])
+        EdgeHost.objects.filter(id__in=[r["id"] for r in rows]).update(edge_api_due_at=now + lease())
+    rows.sort(key=lambda r: r["edge_api_due_at"] or now)  # batches go out in due order
+    return rows
+
+
+def locked(hosts: QuerySet) -> QuerySet:
+    """Rows of `hosts` that no other transaction holds, locked until this one ends (PostgreSQL;
+    SQLite has one writer at a time anyway)."""
+    return hosts.annotate(labels=KeyTextTransform("labels", "raw__metadata")).select_for_update(
+        skip_locked=True, of=("self",)
+    )
+
+
+def tick_run(account: PaletteAccount, claimed: int, now: datetime) -> int:
+    """The SyncRun a tick's readings belong to: the account's latest edge_api run when it began
+    within RUN_EVERY, else a new one (the sync page and freshness hear from the schedule about once
+    a minute, not at every tick)."""
+    latest = (
+        SyncRun.objects.filter(account=account, resource=RESOURCE, status=SyncRun.Status.OK, project=None)
+        .order_by("-started_at")
+        .values("id", "started_at")
+        .first()
+    )
+    if latest and (now - latest["started_at"]).total_seconds() < RUN_EVERY:
+        if claimed:
+            SyncRun.objects.filter(pk=latest["id"]).update(items=F("items") + claimed)
+        return latest["id"]
+    with Recorder(account, RESOURCE, None, NO_PALETTE) as recorder:
+        recorder.count(items=claimed)
+        return recorder.finish(SyncRun.Status.OK).pk
+
+
+def queue_for(site: str) -> str | None:
+    """The queue of a site that runs its own worker (PALETTE_EDGE_SITE_QUEUES); None: the central one."""
+    if site and site in settings.PALETTE_EDGE_SITE_QUEUES:
+        return f"{settings.PALETTE_EDGE_QUEUE_PREFIX}{site}"
     return None
 
 
-def sync_edge_api(account: PaletteAccount, client: PaletteClient, project: Project) -> SyncRun:
-    """Read every live edge host of a project through its own API, a chunk at a time.
-
-    Each chunk of hosts is probed (a bounded number at once) and written in its own short
-    transaction, so memory stays bounded and a crash loses one chunk's work, not the project's.
-    Only the Edge Host API's columns are written, so the Palette listing of the same rows never
-    waits on this pass for long.
-    """
-    with Recorder(account, "edge_api", project, client) as recorder:
-        credentials = sorted(EdgeCredential.objects.filter(account=account), key=lambda c: -c.specificity)
-        hosts = (
-            EdgeHost.objects.filter(account=account, project=project, removed_at__isnull=True)
-            .only("id", "uid", "name", "host_address", "project_id", *FIELDS)
-            .annotate(labels=KeyTextTransform("labels", "raw__metadata"))
-            .order_by("id")
-        )
-        tally: Counter = Counter()
-        for chunk in chunks(hosts.iterator(chunk_size=CHUNK), CHUNK):
-            recorder.checkpoint()
-            tally.update(probe_chunk(recorder, chunk, credentials))
-        if set(tally) - {edge.EdgeState.REACHABLE}:
-            recorder.error("edge hosts: " + ", ".join(f"{n} {state}" for state, n in sorted(tally.items())))
-        return recorder.finish(SyncRun.Status.OK)  # unreachable hosts are data, not a failed sync
+def labels_of(host: dict) -> dict:
+    """The host's Palette labels (`metadata.labels`), read as JSON text by the query."""
+    labels = host.get("labels")
+    if isinstance(labels, str):
+        try:
+            labels = json.loads(labels)
+        except ValueError:
+            return {}
+    return labels if isinstance(labels, dict) else {}
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -81,47 +243,204 @@ def chunks(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def probe_chunk(recorder: Recorder, hosts: list[EdgeHost], credentials: list[EdgeCredential]) -> Counter:
-    """Probe one chunk of hosts and write what they said, with the transitions, in one transaction."""
-    targets = [(h.uid, h.host_address, access_for(labels_of(h), credentials)) for h in hosts]
+# --- probing: no database -----------------------------------------------------------------------
+
+
+def probe_batch(payload: dict) -> dict:
+    """Read one batch's hosts through their own API, without the database: the results to write
+    (`write_results`) and what logging in cost (logins, renewals, sessions reused)."""
+    edge.configure(settings.PALETTE_EDGE_SESSIONS)
+    accesses = {cid: unsealed(values) for cid, values in payload["credentials"].items()}
+    rows, targets = [], []
+    for host_id, address, cid in payload["hosts"]:
+        if accesses.get(cid) is None:
+            why = (
+                "the edge password could not be unsealed here: this worker's PALETTE_SECRET_KEY is not the central one"
+            )
+            rows.append(result_row(host_id, edge.EdgeProbe(edge.EdgeState.ERROR, error=why)))
+        else:
+            targets.append((host_id, address, accesses[cid]))
+    tally = edge.Tally()
     probes = edge.read_hosts(
-        targets, concurrency=settings.PALETTE_EDGE_CONCURRENCY, timeout=settings.PALETTE_EDGE_TIMEOUT
+        targets, concurrency=settings.PALETTE_EDGE_CONCURRENCY, timeout=settings.PALETTE_EDGE_TIMEOUT, tally=tally
     )
-    entries = [entry for host in hosts for entry in merge(recorder, host, probes[host.uid])]
+    rows += [result_row(host_id, probe) for host_id, probe in probes.items()]
+    return {"account": payload["account"], "run": payload["run"], "results": rows, "tally": dict(tally.counts)}
+
+
+def result_row(host_id: int, probe: edge.EdgeProbe) -> list:
+    """One probe as the writer takes it (JSON: it may travel through the broker)."""
+    facts = None
+    if probe.state == edge.EdgeState.REACHABLE:
+        facts = {**edge.summary(probe.facts), "readAt": probe.checked_at.isoformat()}
+    return [host_id, probe.state, probe.error[:500], facts, probe.checked_at.isoformat()]
+
+
+# --- writing: central workers -------------------------------------------------------------------
+
+
+@dataclass
+class Written:
+    """What writing a batch of results did."""
+
+    hosts: int = 0
+    transitions: int = 0
+    states: Counter = field(default_factory=Counter)
+    projects: set = field(default_factory=set)  # projects whose hosts changed state: to recount
+
+
+def write_results(account_id: int, run_id: int, results: list[list]) -> Written:
+    """Write probe results, a chunk per short transaction, with the transitions they reveal.
+
+    Rows the Palette listing holds right now are skipped and tried again a few times; what is still
+    held is then written one row per transaction, which may wait but holds no other row meanwhile.
+    """
+    written = Written()
+    pending = {row[0]: row for row in results}
+    for attempt in range(LOCK_TRIES + 1):
+        last = attempt == LOCK_TRIES
+        for chunk in chunks(list(pending.values()), 1 if last else CHUNK):
+            for host_id in write_chunk(account_id, run_id, chunk, written, wait=last):
+                pending.pop(host_id, None)
+        if last or not pending:
+            break
+        time.sleep(0.1 * (attempt + 1))
+    return written
+
+
+def write_chunk(account_id: int, run_id: int, chunk: list[list], written: Written, *, wait: bool) -> list[int]:
+    """Apply one chunk of results in one transaction; returns the ids it is done with."""
+    by_id = {row[0]: row for row in chunk}
+    read = ("id", "uid", "name", "project_id", "edge_api_state", "edge_api_since", "edge_api_checked_at")
     with transaction.atomic():
-        EdgeHost.objects.bulk_update(hosts, FIELDS, batch_size=BATCH)
-        TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
-    recorder.count(items=len(hosts), transitions=len(entries))
-    return Counter(probe.state for probe in probes.values())
+        rows = EdgeHost.objects.filter(account_id=account_id, id__in=list(by_id)).only(*read)
+        hosts = list(rows.select_for_update(skip_locked=not wait, of=("self",)))
+        read_now, other, entries = [], [], []
+        for host in hosts:
+            _, state, error, facts, checked_at = by_id[host.id]
+            checked = parse_datetime(checked_at)
+            if host.edge_api_checked_at is not None and checked <= host.edge_api_checked_at:
+                continue  # an older reading than the one stored (a late batch): it tells nothing new
+            entry = merge(account_id, run_id, host, state, error, checked, written)
+            entries += [entry] if entry else []
+            if facts is not None:
+                host.edge_facts = facts
+                read_now.append(host)
+            else:
+                other.append(host)  # the last facts stay, dated by their readAt
+        EdgeHost.objects.bulk_update(read_now, [*FIELDS, "edge_facts"], batch_size=CHUNK)
+        EdgeHost.objects.bulk_update(other, FIELDS, batch_size=CHUNK)
+        TimelineEntry.objects.bulk_create(entries, batch_size=CHUNK, ignore_conflicts=True)
+    written.hosts += len(read_now) + len(other)
+    written.transitions += len(entries)
+    return [h.id for h in hosts] if not wait else list(by_id)  # waited: a row not there is gone
 
 
-def labels_of(host: EdgeHost) -> dict:
-    """The host's Palette labels (`metadata.labels`), read as JSON text by the query."""
-    labels = host.labels
-    if isinstance(labels, str):
-        try:
-            labels = json.loads(labels)
-        except ValueError:
-            return {}
-    return labels if isinstance(labels, dict) else {}
-
-
-def merge(recorder: Recorder, host: EdgeHost, probe: edge.EdgeProbe) -> list[TimelineEntry]:
+def merge(
+    account_id: int, run_id: int, host: EdgeHost, state: str, error: str, checked: datetime, written: Written
+) -> TimelineEntry | None:
     """Apply one probe to its host; return the transition it reveals, if any."""
     before = host.edge_api_state
-    host.edge_api_checked_at = probe.checked_at
-    host.edge_api_error = probe.error[:500]
-    if probe.state == edge.EdgeState.REACHABLE:
-        host.edge_facts = {**edge.summary(probe.facts), "readAt": probe.checked_at.isoformat()}
-    if before == probe.state:
-        return []
-    host.edge_api_state = probe.state
-    host.edge_api_since = probe.checked_at
+    host.edge_api_checked_at = checked
+    host.edge_api_error = error
+    host.edge_api_due_at = next_due(host.uid, checked, settings.PALETTE_EDGE_INTERVAL)
+    written.states[state] += 1
+    if before == state:
+        return None
+    host.edge_api_state = state
+    host.edge_api_since = checked
+    written.projects.add(host.project_id)
     if before == EdgeHost.EdgeApiState.UNKNOWN:
-        return []  # the first reading is where history starts
-    values = {"uid": host.uid, "name": host.name, "project_id": host.project_id}
-    entry = transition(recorder, EDGE_API, values, "edge_api_state", before, probe.state)
-    entry.severity = "warning" if probe.state in TROUBLE else "info"
-    entry.kind = TimelineEntry.Kind.EDGE  # what the host's own API said, apart from Palette's view
-    entry.source_id = entry.source_id.replace("edge_api:", "edge:", 1)
-    return [entry]
+        return None  # the first reading is where history starts
+    return TimelineEntry(
+        account_id=account_id,
+        kind=TimelineEntry.Kind.EDGE,  # what the host's own API said, apart from Palette's view
+        source_id=f"edge:{host.uid}:edge_api_state:{run_id}",
+        occurred_at=checked,
+        project_id=host.project_id,
+        subject_kind="edgehost",
+        subject_uid=host.uid,
+        subject_name=host.name,
+        actor="palette-sync",
+        action="edge_api_state",
+        severity="warning" if state in TROUBLE else "info",
+        message=f"edge_api_state {before} → {state}",
+        details={"field": "edge_api_state", "before": before, "after": state, "run": run_id},
+    )
+
+
+def deliver(results: dict) -> Written:
+    """Write a probed batch's results (a central worker), count its transitions on its run, and
+    leave the projects whose counts moved to the next tick's recount."""
+    written = write_results(results["account"], results["run"], results["results"])
+    if written.transitions:
+        SyncRun.objects.filter(pk=results["run"]).update(transitions=F("transitions") + written.transitions)
+    mark_recount(results["account"], written.projects)
+    return written
+
+
+def mark_recount(account_id: int, projects: set) -> None:
+    if projects:
+        key = RECOUNT_KEY.format(account=account_id)
+        redis_for(settings.REDIS_URL).sadd(key, *("-" if p is None else str(p) for p in projects))
+
+
+def recount(account: PaletteAccount) -> int:
+    """Recount the projects whose hosts changed state since the last tick (FleetCount, SiteSummary):
+    once per tick, whatever the number of batches written, and never two at once per account."""
+    client = redis_for(settings.REDIS_URL)
+    marked = client.spop(RECOUNT_KEY.format(account=account.pk), 10_000) or []
+    ids = {None if m in (b"-", "-") else int(m) for m in marked}
+    for project in projects_of(account, ids):
+        rollups.refresh_counts(account, project, "edgehosts")
+    return len(ids)
+
+
+def projects_of(account: PaletteAccount, ids: set) -> list[Project | None]:
+    found = list(Project.objects.filter(account=account, pk__in=[i for i in ids if i is not None]))
+    return found + ([None] if None in ids else [])
+
+
+# --- the whole account now, in this process (sync_palette --once, tests) -------------------------
+
+
+def sync_edge_api(account: PaletteAccount, client: PaletteClient) -> SyncRun:
+    """Read every live edge host of an account through its own API now, a chunk at a time.
+
+    The same batches, probes and writes as the schedule's, in this process; each host's next
+    scheduled reading then comes at its own offset in the interval.
+    """
+    with Recorder(account, RESOURCE, None, client) as recorder:
+        credentials = credentials_of(account)
+        by_id = {str(c.pk): c for c in credentials}
+        hosts = (
+            EdgeHost.objects.filter(account=account, removed_at__isnull=True)
+            .annotate(labels=KeyTextTransform("labels", "raw__metadata"))
+            .values("id", "host_address", "labels")
+            .order_by("id")
+        )
+        states: Counter = Counter()
+        projects: set = set()
+        for chunk in chunks(hosts.iterator(chunk_size=CHUNK), CHUNK):
+            recorder.checkpoint()
+            rows, targets = [], []
+            for host in chunk:
+                credential = credential_for(labels_of(host), credentials)
+                outcome = edge.unprobeable(host["host_address"], credential)
+                if outcome is not None:
+                    rows.append(result_row(host["id"], outcome))
+                else:
+                    targets.append([host["id"], host["host_address"], str(credential.pk)])
+            if targets:
+                used = {t[2] for t in targets}
+                payload = {"account": account.pk, "run": recorder.run.pk, "hosts": targets}
+                rows += probe_batch(payload | {"credentials": {c: sealed(by_id[c]) for c in used}})["results"]
+            written = write_results(account.pk, recorder.run.pk, rows)
+            states.update(written.states)
+            projects |= written.projects
+            recorder.count(items=len(chunk), transitions=written.transitions)
+        for project in projects_of(account, projects):
+            rollups.refresh_counts(account, project, "edgehosts")
+        if set(states) - {edge.EdgeState.REACHABLE}:
+            recorder.error("edge hosts: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
+        return recorder.finish(SyncRun.Status.OK)  # unreachable hosts are data, not a failed sync

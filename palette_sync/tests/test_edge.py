@@ -1,10 +1,23 @@
 """The Edge Host API client against the simulator's edge hosts, over real TLS on 127.x.y.z."""
 
+import time
+
 import pytest
 
 from conftest import EDGE_PASSWORD as PASSWORD
 from conftest import EdgeSim
-from palette_sync.edge import EdgeAccess, EdgeState, address_problem, peer_fingerprint, read_host, read_hosts
+from palette_sync.edge import (
+    EdgeAccess,
+    EdgeState,
+    Lru,
+    Session,
+    Tally,
+    address_problem,
+    peer_fingerprint,
+    read_host,
+    read_hosts,
+    session_key,
+)
 
 
 def address(host: dict) -> str:
@@ -98,3 +111,74 @@ def test_a_host_with_a_refused_address_is_not_contacted() -> None:
     probes = read_hosts([("h1", "127.0.0.1:9@evil.example", access)], timeout=1)
     assert probes["h1"].state == EdgeState.BAD_ADDRESS
     assert "not a host name or IP address" in probes["h1"].error
+
+
+# --- sessions: logged in once, reused until they expire (REFERENCE.md 13) ---------------------------
+
+
+def reachable_targets(edge_sim: EdgeSim, probes: dict, n: int) -> list[str]:
+    return [address(h) for h in edge_sim.hosts if probes[h["metadata"]["uid"]].state == EdgeState.REACHABLE][:n]
+
+
+def test_it_reuses_a_hosts_session_instead_of_logging_in_again(edge_sim: EdgeSim, probes: dict) -> None:
+    access = EdgeAccess("kairos", PASSWORD, ca_pem=edge_sim.ca_pem, port=edge_sim.port)
+    sessions, tally = Lru(100), Tally()
+    targets = reachable_targets(edge_sim, probes, 5)
+    for _ in range(3):
+        for target in targets:
+            assert read_host(target, access, sessions=sessions, tally=tally).state == EdgeState.REACHABLE
+    assert tally.counts == {"logins": 5, "reused": 10}
+    assert len(sessions) == 5
+
+
+def test_a_session_about_to_expire_is_renewed_not_logged_in_again(edge_sim: EdgeSim, probes: dict) -> None:
+    access = EdgeAccess("kairos", PASSWORD, ca_pem=edge_sim.ca_pem, port=edge_sim.port)
+    sessions, tally = Lru(100), Tally()
+    target = reachable_targets(edge_sim, probes, 1)[0]
+    read_host(target, access, sessions=sessions, tally=tally)
+    session = sessions.get(session_key(target, access))
+    assert session.expires - time.time() > 3600  # the token's own exp: 2 h
+    session.expires = time.time() + 30  # as if it had lived most of its 2 h
+
+    assert read_host(target, access, sessions=sessions, tally=tally).state == EdgeState.REACHABLE
+    assert tally.counts == {"logins": 1, "renewals": 1}
+    renewed = sessions.get(session_key(target, access))
+    assert renewed.token != session.token
+    assert renewed.expires - time.time() > 3600
+
+
+def test_a_session_the_host_refuses_logs_in_again_once(edge_sim: EdgeSim, probes: dict) -> None:
+    access = EdgeAccess("kairos", PASSWORD, ca_pem=edge_sim.ca_pem, port=edge_sim.port)
+    sessions, tally = Lru(100), Tally()
+    target = reachable_targets(edge_sim, probes, 1)[0]
+    sessions.put(session_key(target, access), Session("forged-or-revoked", expires=time.time() + 3600))
+
+    assert read_host(target, access, sessions=sessions, tally=tally).state == EdgeState.REACHABLE
+    assert tally.counts == {"reused": 1, "logins": 1}
+    assert sessions.get(session_key(target, access)).token != "forged-or-revoked"
+
+
+def test_a_changed_password_does_not_ride_on_the_old_session(edge_sim: EdgeSim, probes: dict) -> None:
+    sessions = Lru(100)
+    target = reachable_targets(edge_sim, probes, 1)[0]
+    right = EdgeAccess("kairos", PASSWORD, ca_pem=edge_sim.ca_pem, port=edge_sim.port)
+    wrong = EdgeAccess("kairos", "rotated", ca_pem=edge_sim.ca_pem, port=edge_sim.port)
+    assert read_host(target, right, sessions=sessions).state == EdgeState.REACHABLE
+    assert read_host(target, wrong, sessions=sessions).state == EdgeState.AUTH_FAILED
+
+
+def test_the_session_cache_is_bounded() -> None:
+    sessions = Lru(3)
+    for n in range(5):
+        sessions.put(n, Session(f"t{n}"))
+    sessions.get(2)
+    sessions.put(5, Session("t5"))
+    assert len(sessions) == 3
+    assert sessions.get(0) is None and sessions.get(3) is None
+    assert sessions.get(2) is not None
+
+
+def test_the_session_repr_shows_no_token() -> None:
+    assert "secret-token" not in repr(Session("secret-token", "secret-refresh", 1.0))
+    assert "secret-refresh" not in repr(Session("secret-token", "secret-refresh", 1.0))
+    assert "pw" not in repr(EdgeAccess("kairos", "pw"))

@@ -1,14 +1,30 @@
-"""Each edge host's own API merged into EdgeHost: states with their age, transitions, credentials per site."""
+"""Each edge host's own API merged into EdgeHost: states with their age, transitions, credentials per site,
+and the cadence: each host once per interval at its own offset, batches routed per site, sessions reused."""
+
+import json
+from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from conftest import EDGE_KEY as KEY
 from conftest import EDGE_PASSWORD as PASSWORD
 from conftest import EdgeSim
-from dashboard.models import EdgeCredential, EdgeHost, PaletteAccount, Project, SyncRun, TimelineEntry
-from palette_sync import sync
+from dashboard.models import (
+    EdgeCredential,
+    EdgeHost,
+    FleetCount,
+    PaletteAccount,
+    Project,
+    SiteSummary,
+    SyncRun,
+    TimelineEntry,
+)
+from palette_sync import edge, sync
 from palette_sync.client import PaletteClient
+from palette_sync.sync import edge_api
 
 pytestmark = pytest.mark.django_db
 
@@ -33,19 +49,20 @@ def credential(account: PaletteAccount, edge_sim: EdgeSim, selector: str, passwo
 
 
 def read_all(account: PaletteAccount, client: PaletteClient) -> list[SyncRun]:
-    return [sync.sync_resource(account, client, "edge_api", p) for p in Project.objects.filter(account=account)]
+    return [sync.sync_resource(account, client, "edge_api")]
 
 
 def test_it_is_not_run_without_edge_credentials(synced) -> None:
-    account, _ = synced
-    assert "edge_api" not in sync.project_resources(account)
+    account, client = synced
+    runs = sync.sync_account(account, client)
+    assert "edge_api" not in {r.resource for r in runs}
     assert set(EdgeHost.objects.values_list("edge_api_state", flat=True)) == {"unknown"}
 
 
 def test_it_merges_each_hosts_own_facts(synced, edge_sim: EdgeSim) -> None:
     account, client = synced
     credential(account, edge_sim, "*", PASSWORD)
-    assert "edge_api" in sync.project_resources(account)
+    assert "edge_api" not in sync.project_resources(account)  # its own cadence, not every sync's
 
     runs = read_all(account, client)
 
@@ -112,3 +129,149 @@ def test_it_never_stores_the_password_in_plaintext(synced, edge_sim: EdgeSim) ->
         (stored,) = cursor.fetchone()
     assert PASSWORD not in stored
     assert EdgeCredential.objects.get(pk=cred.pk).password() == PASSWORD
+
+
+# --- the cadence: each host once per interval, at its own offset ------------------------------------
+
+
+def test_it_spreads_hosts_evenly_over_the_interval() -> None:
+    interval, buckets = 900, 30
+    counts = Counter(int(edge_api.slot(f"edgehost-{n}") * buckets) for n in range(30_000))
+    assert len(counts) == buckets
+    assert max(counts.values()) < 1.1 * 1000 and min(counts.values()) > 0.9 * 1000
+    now = timezone.now()
+    for n in range(200):
+        uid = f"edgehost-{n}"
+        due = edge_api.next_due(uid, now, interval)
+        assert now + timedelta(seconds=interval / 2) < due <= now + timedelta(seconds=1.5 * interval)
+        assert abs((due.timestamp() % interval) - edge_api.slot(uid) * interval) < 1e-3
+        again = edge_api.next_due(uid, due + timedelta(seconds=7), interval)  # read 7 s late
+        assert again - due == timedelta(seconds=interval)  # back on its own offset
+
+
+def probe_and_write(plan: edge_api.Plan) -> list[dict]:
+    """What the workers do with a tick's batches, in this process."""
+    results = [edge_api.probe_batch(payload) for _, _, payload in plan.batches]
+    for result in results:
+        edge_api.deliver(result)
+    return results
+
+
+def test_a_tick_hands_out_first_readings_then_only_what_is_due(synced, edge_sim: EdgeSim, settings) -> None:
+    account, _ = synced
+    credential(account, edge_sim, "*", PASSWORD)
+    settings.PALETTE_EDGE_INTERVAL, settings.PALETTE_EDGE_TICK, settings.PALETTE_EDGE_BATCH = 900, 15, 25
+    hosts = EdgeHost.objects.filter(account=account)
+    now = timezone.now()
+
+    first = edge_api.plan(account, now)
+
+    assert first.claimed == hosts.count() == 60  # never read: all at once (fewer than MIN_CLAIM)
+    assert [len(p["hosts"]) for _, _, p in first.batches] == [25, 25, 10]
+    assert {queue for queue, _, _ in first.batches} == {None}  # no site runs a worker of its own
+    assert PASSWORD not in json.dumps([p for _, _, p in first.batches])  # the password travels sealed
+    assert edge_api.plan(account, now).claimed == 0  # leased: the next tick does not hand them out again
+
+    probe_and_write(first)
+
+    assert not hosts.filter(edge_api_checked_at__isnull=True).exists()
+    for host in hosts:
+        ahead = (host.edge_api_due_at - host.edge_api_checked_at).total_seconds()
+        assert 450 < ahead <= 1350  # back on its own offset, at least half an interval on
+    later = now + timedelta(seconds=1000)
+    due = hosts.filter(edge_api_due_at__lt=later + timedelta(seconds=15)).count()
+    assert 0 < due < 60
+    assert edge_api.plan(account, later).claimed == due  # only those whose offset came round
+
+
+def test_a_tick_hands_out_at_most_twice_its_share(synced, edge_sim: EdgeSim, settings) -> None:
+    account, _ = synced
+    credential(account, edge_sim, "*", PASSWORD)
+    settings.PALETTE_EDGE_INTERVAL, settings.PALETTE_EDGE_TICK = 60, 15
+    monkeypatched = edge_api.MIN_CLAIM
+    try:
+        edge_api.MIN_CLAIM = 1
+        assert edge_api.plan(account).claimed == 30  # 2 × 60 hosts × 15 s / 60 s
+    finally:
+        edge_api.MIN_CLAIM = monkeypatched
+
+
+def test_it_sends_a_sites_hosts_to_that_sites_queue(synced, edge_sim: EdgeSim, settings) -> None:
+    account, _ = synced
+    credential(account, edge_sim, "*", PASSWORD)
+    site = Counter(EdgeHost.objects.values_list("site", flat=True)).most_common(1)[0][0]
+    settings.PALETTE_EDGE_SITE_QUEUES = {site}
+
+    plan = edge_api.plan(account)
+
+    by_queue: dict = {}
+    for queue, _, payload in plan.batches:
+        by_queue.setdefault(queue, set()).update(h[0] for h in payload["hosts"])
+    assert set(by_queue) == {None, f"edge.{site}"}
+    assert by_queue[f"edge.{site}"] == set(EdgeHost.objects.filter(site=site).values_list("id", flat=True))
+    assert not by_queue[None] & by_queue[f"edge.{site}"]
+
+
+def test_a_worker_without_the_central_key_says_so(synced, edge_sim: EdgeSim, settings) -> None:
+    account, _ = synced
+    credential(account, edge_sim, "*", PASSWORD)
+    plan = edge_api.plan(account)
+    settings.PALETTE_SECRET_KEY = "another-key-than-the-one-that-sealed-it"
+
+    results = probe_and_write(plan)
+
+    assert results[0]["tally"] == {}  # nobody was contacted with a wrong password
+    host = EdgeHost.objects.filter(account=account).first()
+    assert host.edge_api_state == "error"
+    assert "PALETTE_SECRET_KEY" in host.edge_api_error
+
+
+def test_later_readings_reuse_the_sessions(synced, edge_sim: EdgeSim, monkeypatch) -> None:
+    account, _ = synced
+    credential(account, edge_sim, "*", PASSWORD)
+    monkeypatch.setattr(edge, "SESSIONS", edge.Lru(1000))
+    now = timezone.now()
+    first = probe_and_write(edge_api.plan(account, now))
+    second = probe_and_write(edge_api.plan(account, now + timedelta(seconds=1400)))  # all due again
+
+    reachable = EdgeHost.objects.filter(account=account, edge_api_state="reachable").count()
+    assert sum(r["tally"].get("logins", 0) for r in first) == reachable
+    assert sum(r["tally"].get("logins", 0) for r in second) == 0
+    assert sum(r["tally"].get("reused", 0) for r in second) == reachable
+
+
+def test_an_older_reading_does_not_overwrite_a_newer_one(synced, edge_sim: EdgeSim) -> None:
+    account, client = synced
+    credential(account, edge_sim, "*", PASSWORD)
+    run = read_all(account, client)[0]
+    host = EdgeHost.objects.filter(account=account, edge_api_state="reachable").first()
+    older = (host.edge_api_checked_at - timedelta(minutes=5)).isoformat()
+
+    edge_api.deliver({"account": account.pk, "run": run.pk, "results": [[host.pk, "unreachable", "late", None, older]]})
+
+    host.refresh_from_db()
+    assert host.edge_api_state == "reachable"
+    assert host.edge_api_error == ""
+
+
+def test_changes_of_state_are_recounted_at_the_next_tick(synced, edge_sim: EdgeSim) -> None:
+    account, client = synced
+    credential(account, edge_sim, "*", PASSWORD)
+    read_all(account, client)  # recounts as it ends
+    reachable = EdgeHost.objects.filter(account=account, edge_api_state="reachable")
+    counted = FleetCount.objects.filter(account=account, dimension="edge_api_state", value="reachable")
+    assert sum(counted.values_list("count", flat=True)) == reachable.count()
+    host = reachable.first()
+    now = timezone.now().isoformat()
+    result = {"account": account.pk, "run": SyncRun.objects.latest("started_at").pk}
+    edge_api.recount(account)  # what earlier tests may have left marked under this account id
+
+    edge_api.deliver(result | {"results": [[host.pk, "unreachable", "gone quiet", None, now]]})
+    assert sum(counted.values_list("count", flat=True)) == reachable.count() + 1  # not yet
+    assert edge_api.recount(account) == 1
+
+    assert sum(counted.values_list("count", flat=True)) == reachable.count()
+    site = SiteSummary.objects.get(account=account, project=host.project, site=host.site)
+    assert site.unreadable >= 1
+    entry = TimelineEntry.objects.get(kind="edge", subject_uid=host.uid)
+    assert (entry.details["before"], entry.details["after"]) == ("reachable", "unreachable")
