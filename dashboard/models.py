@@ -57,8 +57,8 @@ class PaletteAccount(models.Model):
         blank=True, help_text="PEM of the CA that signed a self-hosted Palette's certificate (empty: public CAs)"
     )
     enabled = models.BooleanField(default=True, help_text="synced on schedule")
-    tenant_uid = models.CharField(max_length=64, blank=True)
-    org_name = models.CharField(max_length=255, blank=True)
+    tenant_uid = models.TextField(blank=True)
+    org_name = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -100,7 +100,7 @@ class SyncedModel(models.Model):
 
     account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
     uid = models.CharField(max_length=64)
-    name = models.CharField(max_length=255)
+    name = models.TextField()
     created_at = models.DateTimeField(null=True, blank=True, help_text="Palette creationTimestamp")
     modified_at = models.DateTimeField(null=True, blank=True, help_text="Palette lastModifiedTimestamp")
     raw = models.JSONField(default=dict, help_text="the object as Palette last returned it")
@@ -138,16 +138,16 @@ class Cluster(SyncedModel):
     UNHEALTHY = "UnHealthy"  # as Palette spells it (REFERENCE.md 8)
 
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
-    cloud_type = models.CharField(max_length=40, blank=True)
-    state = models.CharField(max_length=40, blank=True)
-    health = models.CharField(max_length=40, blank=True, help_text="empty when Palette does not know")
-    kubernetes_version = models.CharField(max_length=60, blank=True)
+    cloud_type = models.TextField(blank=True)
+    state = models.TextField(blank=True)
+    health = models.TextField(blank=True, help_text="empty when Palette does not know")
+    kubernetes_version = models.TextField(blank=True)
     profiles = models.JSONField(default=list, help_text="[{uid, name, type, version}] the cluster runs")
-    node_count = models.PositiveIntegerField(null=True, blank=True)
-    nodes_healthy = models.PositiveIntegerField(null=True, blank=True)
+    node_count = models.PositiveBigIntegerField(null=True, blank=True)  # a sum of int32 pool sizes
+    nodes_healthy = models.PositiveBigIntegerField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    agent_version = models.CharField(max_length=40, blank=True)
-    location = models.CharField(max_length=120, blank=True)
+    agent_version = models.TextField(blank=True)
+    location = models.TextField(blank=True)
     state_since = models.DateTimeField(null=True, blank=True, help_text="first sync that saw the current state")
     health_since = models.DateTimeField(null=True, blank=True, help_text="first sync that saw the current health")
 
@@ -183,14 +183,14 @@ class ClusterProfile(SyncedModel):
     project = models.ForeignKey(
         Project, null=True, blank=True, on_delete=models.SET_NULL, help_text="owner; empty for tenant profiles"
     )
-    scope = models.CharField(max_length=20, blank=True, help_text="tenant | project | system")
-    profile_type = models.CharField(max_length=20, blank=True, help_text="cluster | infra | add-on | system")
-    cloud_type = models.CharField(max_length=40, blank=True)
-    version = models.CharField(max_length=60, blank=True, help_text="this object's version")
-    latest_version = models.CharField(max_length=60, blank=True, help_text="the newest version of the name")
+    scope = models.TextField(blank=True, help_text="tenant | project | system")
+    profile_type = models.TextField(blank=True, help_text="cluster | infra | add-on | system")
+    cloud_type = models.TextField(blank=True)
+    version = models.TextField(blank=True, help_text="this object's version")
+    latest_version = models.TextField(blank=True, help_text="the newest version of the name")
     versions = models.JSONField(default=list, help_text="[{uid, version}] of every version of the name")
     packs = models.JSONField(default=list, help_text="[{name, layer, version}]")
-    kubernetes_version = models.CharField(max_length=60, blank=True)
+    kubernetes_version = models.TextField(blank=True)
     in_use_clusters = models.JSONField(default=list, help_text="[{uid, name}] of clusters on this version")
     cluster_count = models.PositiveIntegerField(default=0)
     is_published = models.BooleanField(default=True)
@@ -214,26 +214,26 @@ class EdgeHost(SyncedModel):
         UNKNOWN = "unknown", "not checked yet"
 
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
-    state = models.CharField(max_length=20, blank=True, help_text="ready | unpaired | in-use")
-    health = models.CharField(max_length=20, blank=True, help_text="healthy | unhealthy; empty when unknown")
-    health_message = models.CharField(max_length=500, blank=True)
-    host_address = models.CharField(max_length=255, blank=True, help_text="spec.host.hostAddress")
-    mac_address = models.CharField(max_length=40, blank=True)
-    arch = models.CharField(max_length=20, blank=True)
-    host_state = models.CharField(max_length=20, blank=True, help_text="registration | cluster | recovery")
-    host_type = models.CharField(max_length=20, blank=True, help_text="appliance | agent-mode")
-    os = models.CharField(max_length=120, blank=True)
-    agent_version = models.CharField(max_length=40, blank=True)
-    cluster_uid = models.CharField(max_length=64, blank=True)
-    cluster_name = models.CharField(max_length=255, blank=True)
-    site = models.CharField(max_length=255, blank=True, help_text="the site label (PALETTE_SITE_LABEL)")
+    state = models.TextField(blank=True, help_text="ready | unpaired | in-use")
+    health = models.TextField(blank=True, help_text="healthy | unhealthy; empty when unknown")
+    health_message = models.TextField(blank=True)
+    host_address = models.TextField(blank=True, help_text="spec.host.hostAddress")
+    mac_address = models.TextField(blank=True)
+    arch = models.TextField(blank=True)
+    host_state = models.TextField(blank=True, help_text="registration | cluster | recovery")
+    host_type = models.TextField(blank=True, help_text="appliance | agent-mode")
+    os = models.TextField(blank=True)
+    agent_version = models.TextField(blank=True)
+    cluster_uid = models.TextField(blank=True)
+    cluster_name = models.TextField(blank=True)
+    site = models.TextField(blank=True, help_text="the site label (PALETTE_SITE_LABEL)")
     state_since = models.DateTimeField(null=True, blank=True)
     health_since = models.DateTimeField(null=True, blank=True)
     # Written by the Edge Host API reader (palette_sync.sync.edge_api), never by the Palette listing.
     edge_api_state = models.CharField(max_length=12, choices=EdgeApiState, default=EdgeApiState.UNKNOWN)
     edge_api_since = models.DateTimeField(null=True, blank=True, help_text="when edge_api_state last changed")
     edge_api_checked_at = models.DateTimeField(null=True, blank=True)
-    edge_api_error = models.CharField(max_length=500, blank=True)
+    edge_api_error = models.TextField(blank=True)
     edge_facts = models.JSONField(default=dict, blank=True, help_text="what the host's own API reported")
     edge_api_due_at = models.DateTimeField(
         null=True, blank=True, help_text="when the host's own API is read next (PALETTE_EDGE_INTERVAL, spread by uid)"
@@ -346,16 +346,16 @@ class TimelineEntry(models.Model):
 
     account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
     kind = models.CharField(max_length=12, choices=Kind)
-    source_id = models.CharField(max_length=255)
+    source_id = models.TextField()
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField(default=timezone.now)
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
-    subject_kind = models.CharField(max_length=40, blank=True)
-    subject_uid = models.CharField(max_length=64, blank=True)
-    subject_name = models.CharField(max_length=255, blank=True)
-    actor = models.CharField(max_length=255, blank=True)
-    action = models.CharField(max_length=60, blank=True)
-    severity = models.CharField(max_length=20, blank=True)
+    subject_kind = models.TextField(blank=True)
+    subject_uid = models.TextField(blank=True)
+    subject_name = models.TextField(blank=True)
+    actor = models.TextField(blank=True)
+    action = models.TextField(blank=True)
+    severity = models.TextField(blank=True)
     message = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
 
@@ -438,9 +438,9 @@ class ProfileUse(models.Model):
     account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="profile_uses")
     profile_uid = models.CharField(max_length=64)
-    name = models.CharField(max_length=255, blank=True)
-    version = models.CharField(max_length=60, blank=True)
-    latest_version = models.CharField(max_length=60, blank=True)
+    name = models.TextField(blank=True)
+    version = models.TextField(blank=True)
+    latest_version = models.TextField(blank=True)
     behind = models.BooleanField(null=True, help_text="None: the profile is not synced, so unknown")
 
     class Meta:
@@ -495,7 +495,7 @@ class FleetCount(models.Model):
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE)
     resource = models.CharField(max_length=20)  # clusters | edgehosts
     dimension = models.CharField(max_length=30)  # state | health | cloud_type | edge_api_state | behind | site
-    value = models.CharField(max_length=255, blank=True)
+    value = models.TextField(blank=True)
     count = models.PositiveIntegerField()
 
     class Meta:
@@ -512,7 +512,7 @@ class SiteSummary(models.Model):
 
     account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE)
-    site = models.CharField(max_length=255, blank=True, help_text="empty: hosts without the label")
+    site = models.TextField(blank=True, help_text="empty: hosts without the label")
     hosts = models.PositiveIntegerField(default=0)
     healthy = models.PositiveIntegerField(default=0)
     unhealthy = models.PositiveIntegerField(default=0)

@@ -20,13 +20,33 @@ def timestamp(value: object) -> datetime | None:
         return None
 
 
-def text(value: object, limit: int) -> str:
-    """A string field cut to its column; numbers are written out, anything else is ""."""
+# PostgreSQL's B-tree index holds about 2,700 bytes a row, and some indexes pair two such columns:
+# the columns the pages sort and filter on keep this many bytes (the raw JSON keeps every one).
+INDEXED_BYTES = 1000
+UID_LENGTH = 64  # Palette's uids are 24 hex digits; a longer one is refused, never cut into another's
+
+
+def text(value: object) -> str:
+    """A string field, whole; numbers are written out, anything else is ""."""
     if isinstance(value, bool):
         return ""
     if isinstance(value, int | float):
-        value = str(value)
-    return value[:limit] if isinstance(value, str) else ""
+        return str(value)
+    return value if isinstance(value, str) else ""
+
+
+def key(value: object) -> str:
+    """A string field of a column the pages index: whole up to INDEXED_BYTES of UTF-8."""
+    whole = text(value)
+    if len(whole) * 4 <= INDEXED_BYTES or len(whole.encode()) <= INDEXED_BYTES:
+        return whole
+    return whole.encode()[: INDEXED_BYTES - 3].decode(errors="ignore") + "…"
+
+
+def uid(value: object) -> str:
+    """A uid, or "" when it is missing or longer than any uid (the item is then reported, not stored)."""
+    whole = text(value)
+    return whole if len(whole) <= UID_LENGTH else ""
 
 
 def obj(value: object) -> dict:
@@ -45,8 +65,8 @@ def count(value: object) -> int | None:
 def common_fields(item: dict) -> dict:
     meta = obj(item.get("metadata"))
     return {
-        "uid": text(meta.get("uid"), 64),
-        "name": text(meta.get("name"), 255),
+        "uid": uid(meta.get("uid")),
+        "name": key(meta.get("name")),
         "created_at": timestamp(meta.get("creationTimestamp")),
         "modified_at": timestamp(meta.get("lastModifiedTimestamp")),
         "raw": item,
@@ -69,16 +89,16 @@ def cluster_fields(item: dict) -> dict:
     healthy = [count(p.get("healthy")) for p in pools]
     return {
         **common_fields(item),
-        "project_uid": text(obj(spec.get("projectMeta")).get("uid"), 64),
-        "cloud_type": text(obj(spec.get("cloudConfig")).get("cloudType"), 40),
-        "state": text(status.get("state"), 40),
-        "health": text(health.get("state"), 40),
+        "project_uid": uid(obj(spec.get("projectMeta")).get("uid")),
+        "cloud_type": key(obj(spec.get("cloudConfig")).get("cloudType")),
+        "state": key(status.get("state")),
+        "health": key(health.get("state")),
         "kubernetes_version": kubernetes_version(spec),
         "profiles": cluster_profiles(spec),
         "node_count": sum(sizes) if pools and None not in sizes else None,
         "nodes_healthy": sum(healthy) if pools and None not in healthy else None,
         "heartbeat_at": timestamp(health.get("lastHeartBeatTimestamp")),
-        "agent_version": text(health.get("agentVersion"), 40),
+        "agent_version": text(health.get("agentVersion")),
         "location": location(obj(status.get("location"))),
     }
 
@@ -89,13 +109,13 @@ def kubernetes_version(spec_summary: dict) -> str:
     for template in templates:
         for pack in seq(template.get("packs")):
             if pack.get("layer") == "k8s":
-                return text(pack.get("tag") or pack.get("version"), 60)
+                return key(pack.get("tag") or pack.get("version"))
     return ""
 
 
 def detail_kubernetes_version(detail: object) -> str:
     """`status.kubeMeta.kubernetesVersion` of `GET /v1/dashboard/spectroclusters/{uid}` (REFERENCE.md 8)."""
-    return text(obj(obj(obj(detail).get("status")).get("kubeMeta")).get("kubernetesVersion"), 60)
+    return key(obj(obj(obj(detail).get("status")).get("kubeMeta")).get("kubernetesVersion"))
 
 
 def cluster_profiles(spec_summary: dict) -> list[dict]:
@@ -104,29 +124,29 @@ def cluster_profiles(spec_summary: dict) -> list[dict]:
     for template in seq(spec_summary.get("clusterProfileTemplates")) or [
         obj(spec_summary.get("clusterProfileTemplate"))
     ]:
-        uid = text(template.get("uid"), 64)
-        if uid:
+        template_uid = uid(template.get("uid"))
+        if template_uid:
             version = template.get("profileVersion") or template.get("version")
-            profiles[uid] = {
-                "uid": uid,
-                "name": text(template.get("name"), 255),
-                "type": text(template.get("type"), 20),
-                "version": text(version, 60),
+            profiles[template_uid] = {
+                "uid": template_uid,
+                "name": key(template.get("name")),
+                "type": text(template.get("type")),
+                "version": text(version),
             }
     return sorted(profiles.values(), key=lambda p: (p["name"], p["uid"]))
 
 
 def location(loc: dict) -> str:
-    parts = [text(loc.get("regionName"), 60), text(loc.get("countryName"), 60)]
+    parts = [text(loc.get("regionName")), text(loc.get("countryName"))]
     return ", ".join(p for p in parts if p)
 
 
 def pack_list(packs: object) -> list[dict]:
     return [
         {
-            "name": text(p.get("name"), 120),
-            "layer": text(p.get("layer"), 20),
-            "version": text(p.get("tag") or p.get("version"), 60),
+            "name": text(p.get("name")),
+            "layer": text(p.get("layer")),
+            "version": text(p.get("tag") or p.get("version")),
         }
         for p in seq(packs)
     ]
@@ -139,25 +159,21 @@ def profile_fields(item: dict) -> dict:
     spec = obj(item.get("specSummary"))
     published = obj(spec.get("published")) or obj(spec.get("draft"))
     status = obj(item.get("status"))
-    uid = text(meta.get("uid"), 64)
-    versions = [
-        {"uid": text(v.get("uid"), 64), "version": text(v.get("version"), 60)} for v in seq(spec.get("versions"))
-    ]
-    own = next((v["version"] for v in versions if v["uid"] == uid), "")
+    own_uid = uid(meta.get("uid"))
+    versions = [{"uid": uid(v.get("uid")), "version": text(v.get("version"))} for v in seq(spec.get("versions"))]
+    own = next((v["version"] for v in versions if v["uid"] == own_uid), "")
     packs = pack_list(published.get("packs"))
-    clusters = [
-        {"uid": text(c.get("uid"), 64), "name": text(c.get("name"), 255)} for c in seq(status.get("inUseClusters"))
-    ]
+    clusters = [{"uid": uid(c.get("uid")), "name": text(c.get("name"))} for c in seq(status.get("inUseClusters"))]
     if not clusters and isinstance(status.get("inUseClusterUids"), list):
-        clusters = [{"uid": text(u, 64), "name": ""} for u in status["inUseClusterUids"] if isinstance(u, str)]
+        clusters = [{"uid": uid(u), "name": ""} for u in status["inUseClusterUids"] if isinstance(u, str)]
     return {
         **common_fields(item),
-        "project_uid": text(annotations.get("projectUid"), 64),
-        "scope": text(annotations.get("scope"), 20),
-        "profile_type": text(published.get("type"), 20),
-        "cloud_type": text(published.get("cloudType"), 40),
-        "version": own or (text(spec.get("version"), 60) if len(versions) <= 1 else ""),
-        "latest_version": text(spec.get("version"), 60),
+        "project_uid": uid(annotations.get("projectUid")),
+        "scope": text(annotations.get("scope")),
+        "profile_type": text(published.get("type")),
+        "cloud_type": text(published.get("cloudType")),
+        "version": own or (text(spec.get("version")) if len(versions) <= 1 else ""),
+        "latest_version": text(spec.get("version")),
         "versions": versions,
         "packs": packs,
         "kubernetes_version": next((p["version"] for p in packs if p["layer"] == "k8s"), ""),
@@ -179,29 +195,30 @@ def edgehost_fields(item: dict) -> dict:
     cluster = clusters[0] if clusters else {}
     return {
         **common_fields(item),
-        "project_uid": text(obj(spec.get("projectMeta")).get("uid"), 64),
-        "state": text(status.get("state"), 20),
-        "health": text(health.get("state"), 20),
-        "health_message": text(health.get("message"), 500),
-        "host_address": text(host.get("hostAddress"), 255),
-        "mac_address": text(host.get("macAddress"), 40),
-        "arch": text(device.get("archType"), 20),
-        "host_state": text(device.get("hostState"), 20),
-        "host_type": text(device.get("hostType"), 20),
-        "os": " ".join(p for p in (text(os_info.get("family"), 80), text(os_info.get("version"), 39)) if p),
-        "agent_version": text(health.get("agentVersion"), 40),
-        "cluster_uid": text(cluster.get("uid"), 64),
-        "cluster_name": text(cluster.get("name"), 255),
-        "site": text(obj(obj(item.get("metadata")).get("labels")).get(settings.PALETTE_SITE_LABEL), 255),
+        "project_uid": uid(obj(spec.get("projectMeta")).get("uid")),
+        "state": key(status.get("state")),
+        "health": key(health.get("state")),
+        "health_message": text(health.get("message")),
+        "host_address": key(host.get("hostAddress")),
+        "mac_address": text(host.get("macAddress")),
+        "arch": text(device.get("archType")),
+        "host_state": text(device.get("hostState")),
+        "host_type": text(device.get("hostType")),
+        "os": " ".join(p for p in (text(os_info.get("family")), text(os_info.get("version"))) if p),
+        "agent_version": text(health.get("agentVersion")),
+        "cluster_uid": uid(cluster.get("uid")),
+        "cluster_name": text(cluster.get("name")),
+        "site": key(obj(obj(item.get("metadata")).get("labels")).get(settings.PALETTE_SITE_LABEL)),
     }
 
 
 def actor_name(actor: dict) -> str:
+    """Who did it, for the timeline's indexed actor column: the user's e-mail or name, or the service."""
     user = obj(actor.get("user"))
     if user.get("emailId"):
-        return text(user["emailId"], 255)
-    full = " ".join(p for p in (text(user.get("firstName"), 100), text(user.get("lastName"), 100)) if p)
-    return full or text(actor.get("serviceName"), 255) or text(actor.get("actorType"), 255)
+        return key(user["emailId"])
+    full = " ".join(p for p in (text(user.get("firstName")), text(user.get("lastName"))) if p)
+    return key(full or text(actor.get("serviceName")) or text(actor.get("actorType")))
 
 
 def audit_entry(item: dict) -> dict:
@@ -211,17 +228,17 @@ def audit_entry(item: dict) -> dict:
     actor = obj(spec.get("actor"))
     resource = obj(spec.get("resource"))
     return {
-        "source_id": text(meta.get("uid"), 255),
+        "source_id": uid(meta.get("uid")),
         "occurred_at": timestamp(meta.get("creationTimestamp")),
-        "project_uid": text(obj(actor.get("project")).get("uid"), 64),
-        "subject_kind": text(resource.get("kind"), 40),
-        "subject_uid": text(resource.get("uid"), 64),
-        "subject_name": text(resource.get("name"), 255),
+        "project_uid": uid(obj(actor.get("project")).get("uid")),
+        "subject_kind": key(resource.get("kind")),
+        "subject_uid": uid(resource.get("uid")),
+        "subject_name": text(resource.get("name")),
         "actor": actor_name(actor),
-        "action": text(spec.get("actionType"), 60),
+        "action": text(spec.get("actionType")),
         "severity": "",
-        "message": text(spec.get("actionMsg"), 2000) or text(spec.get("userMsg"), 2000),
-        "details": {"actorType": text(actor.get("actorType"), 20), "label": text(resource.get("label"), 60)},
+        "message": text(spec.get("actionMsg")) or text(spec.get("userMsg")),
+        "details": {"actorType": text(actor.get("actorType")), "label": text(resource.get("label"))},
     }
 
 
@@ -232,17 +249,17 @@ def event_entry(item: dict) -> dict:
     involved = obj(item.get("involvedObject"))
     source = obj(item.get("source"))
     return {
-        "source_id": text(meta.get("uid"), 255),
+        "source_id": uid(meta.get("uid")),
         "occurred_at": timestamp(meta.get("creationTimestamp")),
-        "subject_kind": text(related.get("kind") or involved.get("kind"), 40),
-        "subject_uid": text(related.get("uid") or involved.get("uid"), 64),
-        "subject_name": text(related.get("name") or involved.get("name"), 255),
-        "actor": text(source.get("component"), 255),
-        "action": text(item.get("reason"), 60),
-        "severity": text(item.get("severity"), 20),
-        "message": text(item.get("message"), 2000),
+        "subject_kind": key(related.get("kind") or involved.get("kind")),
+        "subject_uid": uid(related.get("uid") or involved.get("uid")),
+        "subject_name": text(related.get("name") or involved.get("name")),
+        "actor": key(source.get("component")),
+        "action": text(item.get("reason")),
+        "severity": key(item.get("severity")),
+        "message": text(item.get("message")),
         "details": {
-            "involvedObject": {k: text(involved.get(k), 255) for k in ("kind", "name", "uid")},
-            "host": text(source.get("host"), 255),
+            "involvedObject": {k: text(involved.get(k)) for k in ("kind", "name", "uid")},
+            "host": text(source.get("host")),
         },
     }

@@ -80,11 +80,15 @@ class Listing:
 
     def _new_items(self, items: list[dict], seen: set[str]) -> Iterator[dict]:
         for item in items:
-            uid = item["metadata"]["uid"]
-            if uid in seen:
-                self.duplicates += 1
-                continue
-            seen.add(uid)
+            # An item without a uid cannot be stored, but it is no reason to drop its page: the
+            # sync reports it, and the rest of the page goes on.
+            metadata = item.get("metadata") if isinstance(item, dict) else None
+            uid = metadata.get("uid") if isinstance(metadata, dict) else None
+            if isinstance(uid, str) and uid:
+                if uid in seen:
+                    self.duplicates += 1
+                    continue
+                seen.add(uid)
             self.rows += 1
             yield item
 
@@ -105,8 +109,6 @@ def parse_page(page: object, path: str) -> dict:
     if not isinstance(page, dict) or not isinstance(page.get("items"), list):
         raise PaletteBadResponse(f"{path}: response has no items list")
     items = page["items"]
-    if not all(isinstance(i, dict) and isinstance(i.get("metadata"), dict) and i["metadata"].get("uid") for i in items):
-        raise PaletteBadResponse(f"{path}: page has items without metadata.uid")
     listmeta = page.get("listmeta") if isinstance(page.get("listmeta"), dict) else {}
     count = listmeta.get("count")
     return {

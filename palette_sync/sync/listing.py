@@ -91,7 +91,7 @@ def map_item(recorder: Recorder, source: Source, item: dict) -> dict | None:
         recorder.error(f"{source.resource} item {uid}: unreadable ({exc.__class__.__name__}: {exc})")
         return None
     if not values.get("uid"):
-        recorder.error(f"{source.resource} item without metadata.uid skipped")
+        recorder.error(f"{source.resource} item without a usable metadata.uid (missing, or longer than a uid) skipped")
         return None
     return values
 

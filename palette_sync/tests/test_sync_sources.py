@@ -127,7 +127,7 @@ def test_it_notes_an_unreadable_item_and_goes_on(
     assert run.items == 3
     assert set(Cluster.objects.values_list("uid", flat=True)) == {"c1", "c2"}
     assert Cluster.objects.get(uid="c2").name == "42"
-    assert len(run.errors) == 1 and "without metadata.uid" in run.errors[0]
+    assert len(run.errors) == 1 and "without a usable metadata.uid" in run.errors[0]
 
 
 def test_it_writes_a_listing_in_a_bounded_number_of_queries(
