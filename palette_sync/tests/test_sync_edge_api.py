@@ -2,11 +2,13 @@
 and the cadence: each host once per interval at its own offset, batches routed per site, sessions reused."""
 
 import json
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from conftest import EDGE_KEY as KEY
@@ -275,3 +277,44 @@ def test_changes_of_state_are_recounted_at_the_next_tick(synced, edge_sim: EdgeS
     assert site.unreadable >= 1
     entry = TimelineEntry.objects.get(kind="edge", subject_uid=host.uid)
     assert (entry.details["before"], entry.details["after"]) == ("reachable", "unreachable")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writing_results_never_waits_on_rows_the_listing_holds(synced, edge_sim: EdgeSim) -> None:
+    """A listing batch holds one row and then wants another that a result is for: the writer takes
+    what is free, comes back for the rest, and the two never deadlock (PostgreSQL's row locks)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite has one writer at a time)")
+    account, _ = synced
+    low, high = EdgeHost.objects.filter(account=account).order_by("id")[:2]
+    run = SyncRun.objects.create(account=account, resource="edge_api")
+    now = timezone.now().isoformat()
+    held, errors = threading.Event(), []
+
+    def listing() -> None:  # holds `high` first, then wants `low`: the order a deadlock needs
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '10s'")
+                list(EdgeHost.objects.select_for_update().filter(pk=high.pk))
+                held.set()
+                time.sleep(0.5)
+                EdgeHost.objects.filter(pk=low.pk).update(name="listed again")
+                time.sleep(0.3)
+        except Exception as exc:  # noqa: BLE001 (whatever it is, the test reports it)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=listing)
+    thread.start()
+    assert held.wait(10)
+    written = edge_api.write_results(
+        account.pk, run.pk, [[low.pk, "unreachable", "a", None, now], [high.pk, "unreachable", "b", None, now]]
+    )
+    thread.join()
+
+    assert errors == []
+    assert written.hosts == 2
+    assert set(EdgeHost.objects.filter(pk__in=[low.pk, high.pk]).values_list("edge_api_error", flat=True)) == {"a", "b"}
+    assert EdgeHost.objects.get(pk=low.pk).name == "listed again"
