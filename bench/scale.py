@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> dict:
             say(f"edge API cadence, PALETTE_EDGE_INTERVAL={args.edge_interval}s, tick {args.edge_tick}s ...")
             with resources.window() as used:
                 phases["edge"] = run_edge_phase(args, account, queue, redis_url, sim, logs)
-            phases["edge"]["processes"] = used
+            phases["edge"] |= {"processes": used, **per_probe(phases["edge"], used, args.workers)}
         lifetime = resources.lifetime_peaks()
         return {
             "setup": {
@@ -465,11 +465,37 @@ def main(argv: list[str] | None = None) -> dict:
                 "cpus": os.cpu_count(),
                 "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
                 "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+                "commit": commit(),
             },
             **phases,
             "lifetime_peak_rss_mb": lifetime,
             "goals": goals(phases, lifetime),
         }
+
+
+def commit() -> str | None:
+    """The commit the bench runs (None outside a git checkout, e.g. in a `git archive` export)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return None
+    return done.stdout.strip() or os.getenv("BENCH_COMMIT") or None
+
+
+def per_probe(edge: dict, used: dict, workers: int) -> dict:
+    """CPU a probe costs the workers and the simulator, and the workers' cores at the fair rate
+    (every host once per PALETTE_EDGE_INTERVAL), whatever pace the phase itself ran at."""
+    probes = edge["first_round"]["probes"] + (edge["steady"] or {}).get("probes", 0)
+    if not probes:
+        return {}
+    worker_cpu = sum(p["cpu_seconds"] for role, p in used.items() if role.startswith("worker"))
+    return {
+        "worker_cpu_ms_per_probe": round(1000 * worker_cpu / probes, 1),
+        "simulator_cpu_ms_per_probe": round(1000 * used["simulator"]["cpu_seconds"] / probes, 1),
+        "worker_cores_at_fair_rate": round(worker_cpu / probes * edge["fair_rate_per_second"] / workers, 3),
+    }
 
 
 def brief(f: dict) -> str:
@@ -526,6 +552,11 @@ def summary(figures: dict) -> str:
                     f"{p['logins_per_probe']} logins a probe"
                 )
         lines.append(f"edge states {e['states']}; overdue at the end {e['overdue_at_end']}; processes {e['processes']}")
+        lines.append(
+            f"edge CPU a probe: workers {e.get('worker_cpu_ms_per_probe')} ms, simulator "
+            f"{e.get('simulator_cpu_ms_per_probe')} ms; "
+            f"a worker at the fair rate: {e.get('worker_cores_at_fair_rate')} cores"
+        )
     lines.append(f"lifetime peak RSS (MB): {figures['lifetime_peak_rss_mb']}")
     lines += [f"goal {name}: {'met' if met else 'NOT met'}" for name, met in figures["goals"].items()]
     return "\n".join(lines)
