@@ -385,17 +385,30 @@ def unprobeable(address: str, access: object | None) -> EdgeProbe | None:
     return EdgeProbe(EdgeState.BAD_ADDRESS, error=problem) if problem else None
 
 
+MAX_PACING = 120.0  # seconds a host's start may lie ahead (a clock far off must not park a thread for long)
+
+
 def read_hosts(
     targets: Iterable[tuple[str, str, EdgeAccess | None]],
     *,
     concurrency: int = 16,
     timeout: float = 5.0,
     tally: Tally | None = None,
+    start_at: dict | None = None,
 ) -> dict[str, EdgeProbe]:
-    """Read many hosts at once, at most `concurrency` at a time: {key: probe} for (key, address, access)."""
+    """Read many hosts at once, at most `concurrency` at a time: {key: probe} for (key, address, access).
+
+    `start_at` ({key: epoch seconds}) paces the reads: a host is not contacted before its time, so
+    a batch spreads its hosts over its stretch of the interval instead of reading them all at once.
+    Give the targets in that order.
+    """
+    start_at = start_at or {}
 
     def one(target: tuple[str, str, EdgeAccess | None]) -> tuple[str, EdgeProbe]:
         key, address, access = target
+        wait = start_at.get(key, 0.0) - time.time()
+        if wait > 0:
+            time.sleep(min(wait, MAX_PACING))
         return key, unprobeable(address, access) or read_host(address, access, timeout=timeout, tally=tally)
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="edge") as pool:

@@ -83,6 +83,7 @@ def test_a_sites_worker_probes_its_hosts_and_the_central_worker_writes(
         "REDIS_URL": redis_url,
         "PALETTE_SECRET_KEY": settings.PALETTE_SECRET_KEY,  # what the site worker needs to unseal the password
         "PALETTE_EDGE_TIMEOUT": "1",  # the simulator's slow hosts (2 s an answer) count as unreachable
+        "PALETTE_EDGE_TICK": "2",  # first readings are spread over one tick
         "PALETTE_EDGE_SITE_QUEUES": site,
         "PALETTE_EDGE_QUEUE_PREFIX": prefix,
         "CELERY_TASK_DEFAULT_QUEUE": central_queue,  # the central workers' queue: results go there

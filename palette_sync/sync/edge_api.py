@@ -151,18 +151,29 @@ def plan(account: PaletteAccount, now: datetime | None = None) -> Plan:
     if settled:
         deliver({"account": account.pk, "run": result.run, "results": settled})
     for queue, due in queues.items():
+        pace(due, now)
         for batch in chunks(due, settings.PALETTE_EDGE_BATCH):
             used = {h["credential"] for h in batch}
             payload = {
                 "account": account.pk,
                 "run": result.run,
                 "credentials": {cid: sealed(credentials[cid]) for cid in used},
-                "hosts": [[h["id"], h["host_address"], h["credential"]] for h in batch],
+                "hosts": [[h["id"], h["host_address"], h["credential"], h["start"]] for h in batch],
             }
-            first = batch[0]["edge_api_due_at"]
-            countdown = max(0.0, (first - now).total_seconds()) if first else 0.0
-            result.batches.append((queue, countdown, payload))
+            result.batches.append((queue, max(0.0, batch[0]["start"] - now.timestamp()), payload))
     return result
+
+
+def pace(hosts: list[dict], now: datetime) -> None:
+    """Give each host (in due order) the moment to read it: its due time when that is still ahead;
+    hosts already due (first readings, catching up) spread evenly over this tick, not all at once."""
+    overdue = [h for h in hosts if h["edge_api_due_at"] is None or h["edge_api_due_at"] <= now]
+    step = settings.PALETTE_EDGE_TICK / max(1, len(overdue))
+    for n, host in enumerate(overdue):
+        host["start"] = now.timestamp() + n * step
+    for host in hosts[len(overdue) :]:
+        host["start"] = host["edge_api_due_at"].timestamp()
+    hosts.sort(key=lambda h: h["start"])
 
 
 def claim_due(account: PaletteAccount, now: datetime) -> list[dict]:
@@ -183,7 +194,7 @@ def claim_due(account: PaletteAccount, now: datetime) -> list[dict]:
             due = live.filter(edge_api_due_at__lt=horizon).order_by("edge_api_due_at", "id")
             rows += list(locked(due).values(*columns)[: limit - len(rows)])
         EdgeHost.objects.filter(id__in=[r["id"] for r in rows]).update(edge_api_due_at=now + lease())
-    rows.sort(key=lambda r: r["edge_api_due_at"] or now)  # batches go out in due order
+    rows.sort(key=lambda r: r["edge_api_due_at"] or now)  # never read first, then in due order
     return rows
 
 
@@ -251,8 +262,8 @@ def probe_batch(payload: dict) -> dict:
     (`write_results`) and what logging in cost (logins, renewals, sessions reused)."""
     edge.configure(settings.PALETTE_EDGE_SESSIONS)
     accesses = {cid: unsealed(values) for cid, values in payload["credentials"].items()}
-    rows, targets = [], []
-    for host_id, address, cid in payload["hosts"]:
+    rows, targets, start_at = [], [], {}
+    for host_id, address, cid, *start in payload["hosts"]:
         if accesses.get(cid) is None:
             why = (
                 "the edge password could not be unsealed here: this worker's PALETTE_SECRET_KEY is not the central one"
@@ -260,9 +271,14 @@ def probe_batch(payload: dict) -> dict:
             rows.append(result_row(host_id, edge.EdgeProbe(edge.EdgeState.ERROR, error=why)))
         else:
             targets.append((host_id, address, accesses[cid]))
+            start_at[host_id] = start[0] if start else 0.0
     tally = edge.Tally()
     probes = edge.read_hosts(
-        targets, concurrency=settings.PALETTE_EDGE_CONCURRENCY, timeout=settings.PALETTE_EDGE_TIMEOUT, tally=tally
+        targets,
+        concurrency=settings.PALETTE_EDGE_CONCURRENCY,
+        timeout=settings.PALETTE_EDGE_TIMEOUT,
+        tally=tally,
+        start_at=start_at,
     )
     rows += [result_row(host_id, probe) for host_id, probe in probes.items()]
     return {"account": payload["account"], "run": payload["run"], "results": rows, "tally": dict(tally.counts)}

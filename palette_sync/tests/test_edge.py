@@ -182,3 +182,10 @@ def test_the_session_repr_shows_no_token() -> None:
     assert "secret-token" not in repr(Session("secret-token", "secret-refresh", 1.0))
     assert "secret-refresh" not in repr(Session("secret-token", "secret-refresh", 1.0))
     assert "pw" not in repr(EdgeAccess("kairos", "pw"))
+
+
+def test_it_does_not_contact_a_host_before_its_time() -> None:
+    began = time.monotonic()
+    probes = read_hosts([("h1", "", None), ("h2", "", None)], start_at={"h2": time.time() + 0.5})
+    assert time.monotonic() - began >= 0.45
+    assert probes["h2"].state == EdgeState.NO_ACCESS

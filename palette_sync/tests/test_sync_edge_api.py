@@ -152,8 +152,9 @@ def test_it_spreads_hosts_evenly_over_the_interval() -> None:
 
 
 def probe_and_write(plan: edge_api.Plan) -> list[dict]:
-    """What the workers do with a tick's batches, in this process."""
-    results = [edge_api.probe_batch(payload) for _, _, payload in plan.batches]
+    """What the workers do with a tick's batches, in this process (unpaced: see the pacing test)."""
+    unpaced = [payload | {"hosts": [h[:3] for h in payload["hosts"]]} for _, _, payload in plan.batches]
+    results = [edge_api.probe_batch(payload) for payload in unpaced]
     for result in results:
         edge_api.deliver(result)
     return results
@@ -318,3 +319,24 @@ def test_writing_results_never_waits_on_rows_the_listing_holds(synced, edge_sim:
     assert written.hosts == 2
     assert set(EdgeHost.objects.filter(pk__in=[low.pk, high.pk]).values_list("edge_api_error", flat=True)) == {"a", "b"}
     assert EdgeHost.objects.get(pk=low.pk).name == "listed again"
+
+
+def test_a_tick_paces_its_hosts_over_the_tick(synced, edge_sim: EdgeSim, settings) -> None:
+    """Hosts already due (here: never read) start evenly over the tick; hosts due later at their due time."""
+    account, _ = synced
+    credential(account, edge_sim, "*", PASSWORD)
+    settings.PALETTE_EDGE_TICK, settings.PALETTE_EDGE_BATCH = 2, 25
+    now = timezone.now()
+
+    plan = edge_api.plan(account, now)
+
+    starts = [h[3] - now.timestamp() for _, _, p in plan.batches for h in p["hosts"]]
+    assert starts == sorted(starts)
+    assert starts[0] == 0 and 1.9 < starts[-1] < 2
+    assert [round(countdown, 2) for _, countdown, _ in plan.batches] == [
+        round(p["hosts"][0][3] - now.timestamp(), 2) for _, _, p in plan.batches
+    ]
+    began = time.monotonic()
+    results = [edge_api.probe_batch(p) for _, _, p in plan.batches[-1:]]  # the last batch: its hosts from 1.7 s on
+    assert time.monotonic() - began >= starts[-len(plan.batches[-1][2]["hosts"])] - 0.1
+    assert len(results[0]["results"]) == len(plan.batches[-1][2]["hosts"])
