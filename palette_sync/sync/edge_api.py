@@ -332,9 +332,13 @@ def write_chunk(account_id: int, run_id: int, chunk: list[list], written: Writte
         rows = EdgeHost.objects.filter(account_id=account_id, id__in=list(by_id)).only(*read)
         hosts = list(rows.select_for_update(skip_locked=not wait, of=("self",)))
         read_now, other, entries = [], [], []
+        now = timezone.now()
         for host in hosts:
-            _, state, error, facts, checked_at = by_id[host.id]
-            checked = parse_datetime(checked_at)
+            try:
+                state, error, facts, checked = readable(by_id[host.id], now)
+            except (TypeError, ValueError) as exc:
+                log.warning("edge result for host %s not written: %s", host.id, exc)
+                continue
             if host.edge_api_checked_at is not None and checked <= host.edge_api_checked_at:
                 continue  # an older reading than the one stored (a late batch): it tells nothing new
             entry = merge(account_id, run_id, host, state, error, checked, written)
@@ -350,6 +354,20 @@ def write_chunk(account_id: int, run_id: int, chunk: list[list], written: Writte
     written.hosts += len(read_now) + len(other)
     written.transitions += len(entries)
     return [h.id for h in hosts] if not wait else list(by_id)  # waited: a row not there is gone
+
+
+def readable(row: list, now: datetime) -> tuple[str, str, dict | None, datetime]:
+    """One result row as the writer trusts it: a known state, a short error, facts as an object, and
+    a reading time no later than now (a site worker's clock may run ahead). ValueError otherwise."""
+    _, state, error, facts, checked_at = row
+    if state not in EdgeHost.EdgeApiState.values or state == EdgeHost.EdgeApiState.UNKNOWN:
+        raise ValueError(f"unknown state {str(state)[:40]!r}")
+    checked = parse_datetime(checked_at)
+    if checked is None or timezone.is_naive(checked):
+        raise ValueError(f"reading time {str(checked_at)[:40]!r} is not an ISO date-time with its offset")
+    if facts is not None and not isinstance(facts, dict):
+        raise ValueError("facts are not an object")
+    return state, str(error)[:500], facts, min(checked, now)
 
 
 def merge(

@@ -340,3 +340,29 @@ def test_a_tick_paces_its_hosts_over_the_tick(synced, edge_sim: EdgeSim, setting
     results = [edge_api.probe_batch(p) for _, _, p in plan.batches[-1:]]  # the last batch: its hosts from 1.7 s on
     assert time.monotonic() - began >= starts[-len(plan.batches[-1][2]["hosts"])] - 0.1
     assert len(results[0]["results"]) == len(plan.batches[-1][2]["hosts"])
+
+
+def test_odd_results_are_not_written_and_a_clock_ahead_is_not_believed(synced, edge_sim: EdgeSim) -> None:
+    account, _ = synced
+    run = SyncRun.objects.create(account=account, resource="edge_api")
+    first, second, third = EdgeHost.objects.filter(account=account).order_by("id")[:3]
+    ahead = (timezone.now() + timedelta(hours=3)).isoformat()  # a site worker whose clock runs 3 h ahead
+    now = timezone.now().isoformat()
+
+    written = edge_api.write_results(
+        account.pk,
+        run.pk,
+        [
+            [first.pk, "reachable", "", {"agentVersion": "4.6.21"}, ahead],
+            [second.pk, "owned", "", None, now],  # not a state
+            [third.pk, "unreachable", "", None, "yesterday"],
+        ],
+    )
+
+    assert written.hosts == 1
+    first.refresh_from_db()
+    assert first.edge_api_checked_at <= timezone.now()
+    assert first.edge_api_due_at < timezone.now() + timedelta(seconds=1.5 * 900 + 5)
+    assert set(EdgeHost.objects.filter(pk__in=[second.pk, third.pk]).values_list("edge_api_state", flat=True)) == {
+        "unknown"
+    }
