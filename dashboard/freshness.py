@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Min, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from dashboard.models import SyncRun, SyncScope
@@ -19,6 +19,7 @@ CLUSTERS = ("projects", "clusters")
 PROFILES = ("projects", "profiles", "clusters")
 EDGE_HOSTS = ("projects", "edgehosts", "edge_api")
 TIMELINE = ("audits", "events", "clusters", "edgehosts")
+SHOWN = 20  # problems listed by name; beyond that, counted
 EVERYTHING = ("projects", "clusters", "profiles", "edgehosts", "edge_api", "audits", "events")
 
 
@@ -36,35 +37,51 @@ class Freshness:
 
     as_of: datetime | None = None
     never_synced: bool = True
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the first SHOWN of them
+    problem_count: int = 0
 
     @property
     def stale_after(self) -> timedelta:
         return timedelta(seconds=2 * settings.PALETTE_SYNC_INTERVAL)
 
 
-def scopes(resources: tuple[str, ...]) -> list[SyncScope]:
-    """The live scopes of `resources` (projects still in Palette, or tenant scope), one query."""
-    return list(
-        SyncScope.objects.filter(resource__in=resources, account__enabled=True)
-        .filter(Q(project__isnull=True) | Q(project__removed_at__isnull=True))
-        .select_related("account", "project")
-        .order_by("account__name", "resource", "project__name")
+def live_scopes(resources: tuple[str, ...]) -> QuerySet:
+    """The scopes of `resources` whose data pages show: enabled accounts, projects still in Palette."""
+    return SyncScope.objects.filter(resource__in=resources, account__enabled=True).filter(
+        Q(project__isnull=True) | Q(project__removed_at__isnull=True)
     )
 
 
 def freshness(resources: tuple[str, ...], now: datetime | None = None) -> Freshness:
-    """When the data of `resources` was last complete everywhere, and what is wrong with it."""
+    """When the data of `resources` was last complete everywhere, and what is wrong with it.
+
+    One query in the usual case, whatever the number of scopes: the scopes with a problem (failed,
+    partial, stale, or never complete and not running) and the one with the oldest complete
+    listing. When very many have a problem (the sync is down), two more count them.
+    """
     now = now or timezone.now()
     result = Freshness()
-    rows = scopes(resources)
-    complete = [s.ok_started_at for s in rows if s.ok_started_at is not None]
-    result.never_synced = not complete
-    result.as_of = min(complete) if complete else None
-    for scope in rows:
-        why = problem(scope, now, result.stale_after)
-        if why:
-            result.problems.append(Problem(scope, why))
+    scopes = live_scopes(resources)
+    troubled = (
+        Q(last_status__in=[SyncRun.Status.FAILED, SyncRun.Status.PARTIAL])
+        | Q(ok_started_at__lt=now - result.stale_after)
+        | Q(ok_started_at__isnull=True, running_since__isnull=True)
+    )
+    oldest = scopes.filter(ok_started_at__isnull=False).order_by("ok_started_at").values("pk")[:1]
+    rows = list(
+        scopes.filter(troubled | Q(pk__in=Subquery(oldest)))
+        .select_related("account", "project")
+        .order_by(F("ok_started_at").asc(nulls_first=True), "pk")[: SHOWN + 2]
+    )
+    found = [Problem(scope, why) for scope in rows if (why := problem(scope, now, result.stale_after))]
+    found.sort(key=lambda p: (p.scope.account.name, p.scope.resource, p.scope.project.name if p.scope.project else ""))
+    result.problems, result.problem_count = found[:SHOWN], len(found)
+    if len(rows) > SHOWN + 1:  # more than we read: count them, and find the oldest listing apart
+        result.problem_count = scopes.filter(troubled).count()
+        result.as_of = scopes.aggregate(oldest=Min("ok_started_at"))["oldest"]
+    else:
+        result.as_of = min((s.ok_started_at for s in rows if s.ok_started_at), default=None)
+    result.never_synced = result.as_of is None
     return result
 
 

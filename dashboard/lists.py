@@ -7,25 +7,63 @@ current view. A parameter the list cannot use is dropped with a message, never a
 """
 
 import csv
+import functools
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.functional import cached_property
 from django.utils.html import strip_tags
 from django.utils.safestring import SafeData
 from django.views.decorators.vary import vary_on_headers
 from django.views.generic import TemplateView
 from django_filters import FilterSet
 from django_tables2 import SingleTableMixin, Table
+from django_tables2.rows import BoundRows
 
 from dashboard.freshness import freshness
-from dashboard.models import SavedView
+from dashboard.models import FleetCount, SavedView
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
 STATE_PARAMS = ("sort", "page", "per_page", "cols", "export")
+
+
+class FleetPaginator(Paginator):
+    """Pages a table over a queryset without reading what it does not show.
+
+    The count stops at COUNT_CAP matches ("10,000+"), unless the caller knows the exact total
+    (an unfiltered list: the sync's counts). A page is read by ids first, from the index alone,
+    then those rows in full, so a deep page (OFFSET 25,000) does not fetch 25,000 wide rows.
+    """
+
+    COUNT_CAP = 10_000
+
+    def __init__(self, rows: BoundRows, per_page: int, *args: object, total: int | None = None, **kwargs: object):
+        super().__init__(rows, per_page, *args, **kwargs)
+        self.rows, self.total, self.capped = rows, total, False
+
+    @cached_property
+    def count(self) -> int:
+        if self.total is not None:
+            return self.total
+        queryset = self.rows.data.data
+        found = queryset.order_by()[: self.COUNT_CAP + 1].count()
+        self.capped = found > self.COUNT_CAP
+        return min(found, self.COUNT_CAP)
+
+    def page(self, number: int | str) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        queryset = self.rows.data.data
+        order = [*queryset.query.order_by, "pk"]
+        ids = list(queryset.order_by(*order).values_list("pk", flat=True)[bottom : bottom + self.per_page])
+        rows = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
+        records = [rows[pk] for pk in ids if pk in rows]
+        return self._get_page(BoundRows(records, table=self.rows.table), number, self)
 
 
 class Echo:
@@ -44,6 +82,7 @@ class FleetList(SingleTableMixin, TemplateView):
     saved_page: str
     resources: tuple[str, ...]
     title: str
+    counted_resource = ""  # the FleetCount resource that holds this list's live total, if any
     partial = "table"
 
     def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
@@ -112,7 +151,25 @@ class FleetList(SingleTableMixin, TemplateView):
         return super().get_table(**kwargs)
 
     def get_table_pagination(self, table: Table) -> dict:
-        return {"per_page": int(self.params.get("per_page", PER_PAGE))}
+        total = self.unfiltered_total() if not self.filtered() else None
+        return {
+            "per_page": int(self.params.get("per_page", PER_PAGE)),
+            "paginator_class": functools.partial(FleetPaginator, total=total),
+        }
+
+    def filtered(self) -> bool:
+        """Whether any filter narrows the list (the default, live rows only, does not)."""
+        data = self.filterset.form.cleaned_data if self.filterset.is_bound else {}
+        return any(value not in (None, "", [], False) for value in data.values())
+
+    def unfiltered_total(self) -> int | None:
+        """The exact number of live rows, when the sync keeps it (FleetCount); None to count them."""
+        if not self.counted_resource:
+            return None
+        counts = FleetCount.objects.filter(
+            resource=self.counted_resource, dimension="health", project__removed_at__isnull=True
+        )
+        return counts.aggregate(total=Sum("count"))["total"]
 
     def get_template_names(self) -> list[str]:
         htmx = self.request.htmx

@@ -161,7 +161,9 @@ class Cluster(SyncedModel):
                 models.Index(fields=[f, "name"], name=f"cluster_live_{f[:12]}", condition=LIVE)
                 for f in ("state", "health", "cloud_type", "kubernetes_version", "project")
             ],
-            models.Index(fields=["name"], name="cluster_live_name", condition=LIVE),
+            # (name, id): the list's default order, and a deep page read by ids first (dashboard/lists.py)
+            models.Index(fields=["name", "id"], name="cluster_live_name", condition=LIVE),
+            models.Index(fields=["id"], name="cluster_live_id", condition=LIVE),  # "behind latest" semi-join
             models.Index(fields=["health", "health_since"], name="cluster_live_health_since", condition=LIVE),
             models.Index(fields=["heartbeat_at"], name="cluster_live_heartbeat", condition=LIVE),
             models.Index(fields=["modified_at"], name="cluster_live_modified", condition=LIVE),
@@ -197,7 +199,15 @@ class ClusterProfile(SyncedModel):
 
     class Meta(SyncedModel.Meta):
         ordering = ["name", "version"]
-        indexes = [models.Index(fields=["account", "name"])]
+        indexes = [
+            models.Index(fields=["account", "name"]),
+            # the profile list groups live versions by (account, name, owner): an index-only count
+            models.Index(fields=["account", "name", "project"], name="profile_live_key", condition=LIVE),
+        ]
+
+
+# The host's own API could not be read: unlike "unknown" (not checked) or "no_access" (no credentials).
+EDGE_API_PROBLEMS = ("unreachable", "auth_failed", "tls_failed", "error", "bad_address")
 
 
 class EdgeHost(SyncedModel):
@@ -240,14 +250,7 @@ class EdgeHost(SyncedModel):
     )
 
     UNHEALTHY = "unhealthy"  # as Palette spells it (REFERENCE.md 10)
-    # The host's own API could not be read: unlike "unknown" (not checked) or "no_access" (no credentials).
-    API_PROBLEMS = (
-        EdgeApiState.UNREACHABLE,
-        EdgeApiState.AUTH_FAILED,
-        EdgeApiState.TLS_FAILED,
-        EdgeApiState.ERROR,
-        EdgeApiState.BAD_ADDRESS,
-    )
+    API_PROBLEMS = EDGE_API_PROBLEMS
 
     # Fields the Palette sync never overwrites.
     EDGE_API_FIELDS = (
@@ -268,7 +271,12 @@ class EdgeHost(SyncedModel):
                 models.Index(fields=[f, "name"], name=f"edgehost_live_{f[:12]}", condition=LIVE)
                 for f in ("state", "health", "edge_api_state", "site", "project", "cluster_uid")
             ],
-            models.Index(fields=["name"], name="edgehost_live_name", condition=LIVE),
+            models.Index(fields=["name", "id"], name="edgehost_live_name", condition=LIVE),
+            models.Index(
+                fields=["edge_api_since", "id"],
+                name="edgehost_live_api_problem",
+                condition=LIVE & models.Q(edge_api_state__in=EDGE_API_PROBLEMS),
+            ),  # the overview's "own API cannot be read", oldest first
             models.Index(fields=["health", "health_since"], name="edgehost_live_health_since", condition=LIVE),
             models.Index(fields=["edge_api_state", "edge_api_since"], name="edgehost_live_api_since", condition=LIVE),
             # The edge probe schedule claims due hosts by this (palette_sync.sync.edge_api).

@@ -82,7 +82,9 @@ class ClusterTable(FleetTable):
     state = tables.Column(verbose_name="State", empty_values=())
     health = tables.Column(verbose_name="Health", order_by=("health", "health_since"), empty_values=())
     kubernetes_version = tables.Column(verbose_name="Kubernetes", empty_values=())
-    profiles = tables.Column(verbose_name="Profiles", orderable=False, empty_values=(), attrs={"td": {"class": "wrap"}})
+    profiles = tables.Column(  # drawn from the prefetched ProfileUse rows, not the stored JSON
+        verbose_name="Profiles", accessor="pk", orderable=False, empty_values=(), attrs={"td": {"class": "wrap"}}
+    )
     node_count = tables.Column(verbose_name="Nodes", empty_values=())
     heartbeat_at = tables.Column(verbose_name="Heartbeat", empty_values=())
     location = tables.Column(verbose_name="Location")
@@ -156,7 +158,8 @@ class ClusterTable(FleetTable):
         return iso(value)
 
     def value_profiles(self, record: Cluster) -> str:
-        return "; ".join(f"{u.name} {u.version}" for u in record.profile_uses.all())
+        uses = getattr(record, "uses", None)
+        return "; ".join(f"{u.name} {u.version}" for u in (record.profile_uses.all() if uses is None else uses))
 
     def value_node_count(self, value: object) -> str:
         return "" if value is None else str(value)

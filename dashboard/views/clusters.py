@@ -27,10 +27,13 @@ class ClusterList(FleetList):
     saved_page = SavedView.Page.CLUSTERS
     resources = freshness.CLUSTERS
     title = "Clusters"
+    counted_resource = "clusters"
 
     def get_queryset(self) -> QuerySet:
         uses = ProfileUse.objects.order_by("name")
-        return super().get_queryset().prefetch_related(Prefetch("profile_uses", queryset=uses, to_attr="uses"))
+        # No column shows the JSON documents (the profiles come from ProfileUse): a page need not read them.
+        clusters = super().get_queryset().defer("raw", "profiles", "project__raw", "account__ca_pem")
+        return clusters.prefetch_related(Prefetch("profile_uses", queryset=uses, to_attr="uses"))
 
 
 cluster_list = ClusterList.as_view()

@@ -47,6 +47,7 @@ class EdgeHostList(FleetList):
     saved_page = SavedView.Page.EDGE_HOSTS
     resources = freshness.EDGE_HOSTS
     title = "Edge hosts"
+    counted_resource = "edgehosts"
 
     def get_queryset(self) -> QuerySet:
         # No column shows the JSON documents: a page of 200 hosts need not read them.

@@ -112,6 +112,7 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     fresh = Freshness()
     rows = [row(scope, now, fresh.stale_after) for scope in scopes()]
     fresh.problems = [Problem(r.scope, r.why) for r in rows if r.why]
+    fresh.problem_count = len(fresh.problems)
     complete = [r.scope.ok_started_at for r in rows if r.scope.ok_started_at]
     fresh.as_of, fresh.never_synced = (min(complete) if complete else None), not complete
     running = any(r.scope.running_since for r in rows)
