@@ -155,6 +155,7 @@ class Resources:
             spent = cpu - start[role][1]
             out[role] = {
                 "peak_rss_mb": round(peak / 2**20, 1),
+                "rss_at_end_mb": round(rss / 2**20, 1),
                 "cpu_seconds": round(spent, 1),
                 "cores": round(spent / seconds, 3) if seconds else None,
             }
@@ -219,6 +220,7 @@ def scale_account(sim_url: str, phase: str, edge: dict) -> object:
 
 PROBES_LINE = re.compile(rb"edge probes: (\d+) hosts, (\d+) logins, (\d+) renewals, (\d+) sessions reused")
 SUCCEEDED = re.compile(rb"Task (palette_sync\.\w+)\[[^\]]+\] succeeded in ([0-9.]+)s")
+EDGE_TASKS = (b"palette_sync.schedule_edge_probes", b"palette_sync.probe_edge_hosts", b"palette_sync.write_edge_probes")
 TROUBLE = re.compile(rb"\] (?:ERROR|CRITICAL)|Traceback|Task \S+ raised|WARNING/\S+\] .*(?:retry|expired|revoked)")
 
 
@@ -249,7 +251,8 @@ def tally(text: bytes) -> dict:
             counts[key] += int(value)
     durations: dict[str, list[float]] = {}
     for name, seconds in SUCCEEDED.findall(text):
-        durations.setdefault(name.decode().rsplit(".", 1)[-1], []).append(float(seconds))
+        if name in EDGE_TASKS:  # not a sync task of an earlier phase that returned late
+            durations.setdefault(name.decode().rsplit(".", 1)[-1], []).append(float(seconds))
     trouble = [line.decode(errors="replace")[:300] for line in text.splitlines() if TROUBLE.search(line)]
     return {"counts": counts, "durations": durations, "trouble": trouble}
 
@@ -303,7 +306,7 @@ def run_edge_phase(
             now = time.monotonic()
             if now >= next_tick:  # beat's schedule, PALETTE_EDGE_TICK apart; a tick nobody took is dropped
                 app.send_task("palette_sync.schedule_edge_probes", queue=queue, connection=conn, expires=args.edge_tick)
-                next_tick += args.edge_tick
+                next_tick = now + args.edge_tick  # as beat: the next one a tick after this one, never a burst
             read = live.filter(edge_api_checked_at__gte=started).count()
             if not progress or now - began - progress[-1][0] >= 10:
                 progress.append((round(now - began, 1), read))
