@@ -84,6 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-warm-up", action="store_true", help="measure the first phase with fresh workers")
     p.add_argument("--timeout", type=float, default=1800, help="seconds a phase may take before the bench gives up")
     p.add_argument("--sample-every", type=float, default=0.25, help="seconds between RSS samples (0.25)")
+    p.add_argument(
+        "--malloc-arena-max",
+        type=int,
+        help="MALLOC_ARENA_MAX for the workers (default: glibc's, 8 a core): what glibc keeps of freed memory "
+        "grows with the arenas that threads spread over",
+    )
     p.add_argument("--keep", action="store_true", help="keep the bench accounts' rows in the database")
     p.add_argument("--log-dir", type=Path, help="copy the simulator's and workers' logs here at the end")
     return p.parse_args(argv)
@@ -154,6 +160,7 @@ class Resources:
                 peak = max(self.peaks[role], rss)
             spent = cpu - start[role][1]
             out[role] = {
+                "rss_at_start_mb": round(start[role][0] / 2**20, 1),
                 "peak_rss_mb": round(peak / 2**20, 1),
                 "rss_at_end_mb": round(rss / 2**20, 1),
                 "cpu_seconds": round(spent, 1),
@@ -377,6 +384,7 @@ def worker_env(args: argparse.Namespace, database_url: str, redis_url: str, queu
         "PALETTE_EDGE_INTERVAL": str(args.edge_interval),
         "PALETTE_EDGE_TICK": str(args.edge_tick),
         "PYTHONUNBUFFERED": "1",
+        **({"MALLOC_ARENA_MAX": str(args.malloc_arena_max)} if args.malloc_arena_max else {}),
     }
 
 
@@ -457,6 +465,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "cushion": settings.PALETTE_RATE_CUSHION,
                 "latency_ms": args.latency_ms,
                 "backfill_days": args.backfill_days,
+                "malloc_arena_max": args.malloc_arena_max or os.getenv("MALLOC_ARENA_MAX"),
                 "edge": {
                     "interval": args.edge_interval,
                     "tick": args.edge_tick,
