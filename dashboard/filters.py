@@ -166,7 +166,7 @@ class ClusterFilter(FleetFilter):
 class EdgeHostFilter(FleetFilter):
     """Filters of the edge-host list: as for clusters, plus the edge API state and the site."""
 
-    SEARCHED = ("name", "host_address", "site", "cluster_name")
+    SEARCHED = ("name", "host_address", "mac_address", "site", "cluster_name")
     state = ValueFilter(resource="edgehosts", dimension="state", label="State")
     health = ValueFilter(resource="edgehosts", dimension="health", label="Health")
     # A fixed set, stored as is ("unknown" is a stored state, not an empty value): no counted choices.

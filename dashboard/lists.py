@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet, Sum
+from django.db.models.query import ModelIterable
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -56,9 +57,11 @@ class FleetPaginator(Paginator):
         return min(found, self.COUNT_CAP)
 
     def page(self, number: int | str) -> Page:
+        queryset = self.rows.data.data
+        if queryset._iterable_class is not ModelIterable:  # grouped rows (the profile list): no ids
+            return super().page(number)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        queryset = self.rows.data.data
         order = [*queryset.query.order_by, "pk"]
         ids = list(queryset.order_by(*order).values_list("pk", flat=True)[bottom : bottom + self.per_page])
         rows = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}

@@ -9,6 +9,7 @@ SEARCHED = [
     ("dashboard_cluster", "location"),
     ("dashboard_edgehost", "name"),
     ("dashboard_edgehost", "host_address"),
+    ("dashboard_edgehost", "mac_address"),
     ("dashboard_edgehost", "site"),
     ("dashboard_edgehost", "cluster_name"),
     ("dashboard_clusterprofile", "name"),

@@ -102,7 +102,7 @@ def test_it_renders_the_list(member: Client, fleet: dict, django_assert_max_num_
 
 
 def test_it_renders_only_the_table_for_htmx(member: Client, fleet: dict, django_assert_max_num_queries) -> None:
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):  # session, user, freshness, choices, count, ids, rows
         response = member.get(LIST, {"health": "unhealthy"}, headers={"HX-Request": "true"})
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body
