@@ -294,10 +294,11 @@ def run_edge_phase(
 ) -> dict:
     """Run the Edge Host API cadence (the bench as beat) until every live host of the account was
     read once, then `--edge-steady` seconds more; the figures of both parts."""
+    from django.db.models import Count
     from django.utils import timezone
 
     from config.celery import app
-    from dashboard.models import EdgeHost, SyncRun
+    from dashboard.models import EdgeHost, FleetCount, SyncRun
 
     live = EdgeHost.objects.filter(account=account, removed_at__isnull=True)
     total = live.count()
@@ -341,6 +342,7 @@ def run_edge_phase(
         for state, error in live.exclude(edge_api_state="reachable").values_list("edge_api_state", "edge_api_error")
     )
     reach = sim.call("GET", "edge")
+    counted = FleetCount.objects.filter(account=account).values("project", "resource", "dimension", "value")
     runs = SyncRun.objects.filter(account=account, resource="edge_api", started_at__gte=started)
     return {
         "interval": args.edge_interval,
@@ -361,6 +363,8 @@ def run_edge_phase(
         "edge_requests": after["edgeRequests"] - before["edgeRequests"],
         "palette_requests": after["total"] - before["total"],
         "runs": dict(Counter(runs.values_list("status", flat=True))),
+        # Two recounts of one project at once would leave two rows for one value (no unique constraint).
+        "fleetcount_duplicates": counted.annotate(n=Count("id")).filter(n__gt=1).count(),
         "trouble_lines": len(first_seen["trouble"]) + len(rest["trouble"]),
         "trouble_sample": (first_seen["trouble"] + rest["trouble"])[:10],
         "progress": progress,
