@@ -61,16 +61,18 @@ def client_for(account: PaletteAccount) -> PaletteClient:
 
     Raises ValueError when the account has no usable credential.
     """
-    if account.secret_unreadable:
+    mode, secret, username, org = account.auth_mode, account.secret(), account.username, account.org
+    if not secret and account.name == settings.PALETTE_ACCOUNT_NAME and has_env_account():
+        mode, secret, username, org = env_credential()  # the env-configured account, before it was stored
+    elif account.secret_unreadable:
         raise ValueError(
             f"the stored secret of account {account.name!r} was sealed under another key "
             "(PALETTE_SECRET_KEY or SECRET_KEY changed): enter the API key or password again"
         )
-    secret = account.secret()
     if not secret:
         raise ValueError(f"account {account.name!r} has no API key or password stored: add one")
-    if account.auth_mode == PaletteAccount.AuthMode.PASSWORD:
-        credentials = {"username": account.username, "password": secret, "org": account.org}
+    if mode == PaletteAccount.AuthMode.PASSWORD:
+        credentials = {"username": username, "password": secret, "org": org}
     else:
         credentials = {"api_key": secret}
     transport = httpx.HTTPTransport(verify=tls_context(account.ca_pem))
