@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Min, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from dashboard.models import SyncRun, SyncScope
@@ -57,7 +57,7 @@ def freshness(resources: tuple[str, ...], now: datetime | None = None) -> Freshn
 
     One query in the usual case, whatever the number of scopes: the scopes with a problem (failed,
     partial, stale, or never complete and not running) and the one with the oldest complete
-    listing. When very many have a problem (the sync is down), two more count them.
+    listing. When very many have a problem (the sync is down), one more counts them.
     """
     now = now or timezone.now()
     result = Freshness()
@@ -77,8 +77,8 @@ def freshness(resources: tuple[str, ...], now: datetime | None = None) -> Freshn
     found.sort(key=lambda p: (p.scope.account.name, p.scope.resource, p.scope.project.name if p.scope.project else ""))
     result.problems, result.problem_count = found[:SHOWN], len(found)
     if len(rows) > SHOWN + 1:  # more than we read: count them, and find the oldest listing apart
-        result.problem_count = scopes.filter(troubled).count()
-        result.as_of = scopes.aggregate(oldest=Min("ok_started_at"))["oldest"]
+        totals = scopes.aggregate(oldest=Min("ok_started_at"), troubled=Count("id", filter=troubled))
+        result.problem_count, result.as_of = totals["troubled"], totals["oldest"]
     else:
         result.as_of = min((s.ok_started_at for s in rows if s.ok_started_at), default=None)
     result.never_synced = result.as_of is None

@@ -69,6 +69,13 @@ class FleetPaginator(Paginator):
         return self._get_page(BoundRows(records, table=self.rows.table), number, self)
 
 
+def narrows(value: object) -> bool:
+    """Whether a cleaned filter value narrows the list (an empty choice of rows does not)."""
+    if isinstance(value, QuerySet):
+        return not value.query.is_empty()
+    return value not in (None, "", [], False)
+
+
 class Echo:
     """A file-like object whose write() returns the line, for csv.writer into a streaming response."""
 
@@ -163,7 +170,7 @@ class FleetList(SingleTableMixin, TemplateView):
     def filtered(self) -> bool:
         """Whether any filter narrows the list (the default, live rows only, does not)."""
         data = self.filterset.form.cleaned_data if self.filterset.is_bound else {}
-        return any(value not in (None, "", [], False) for value in data.values())
+        return any(narrows(value) for value in data.values())
 
     def unfiltered_total(self) -> int | None:
         """The exact number of live rows, when the sync keeps it (FleetCount); None to count them."""
