@@ -107,6 +107,7 @@ def refresh_counts(account: PaletteAccount, project: Project | None, resource: s
             )
         )
     with transaction.atomic():
+        lock_project(project)  # two recounts of one project at once must not both insert
         FleetCount.objects.filter(account=account, project=project, resource=resource).delete()
         FleetCount.objects.bulk_create(counts, batch_size=500)
     if resource == "edgehosts":
@@ -131,8 +132,16 @@ def refresh_sites(account: PaletteAccount, project: Project | None) -> None:
     )
     counted = [SiteSummary(account=account, project=project, **row) for row in rows]
     with transaction.atomic():
+        lock_project(project)
         SiteSummary.objects.filter(account=account, project=project).delete()
         SiteSummary.objects.bulk_create(counted, batch_size=500)
+
+
+def lock_project(project: Project | None) -> None:
+    """Hold the project's row until the transaction ends: its recounts (a listing's, an edge tick's)
+    take turns, so the counts are rewritten whole, never doubled or refused as duplicates."""
+    if project is not None:
+        list(Project.objects.select_for_update().filter(pk=project.pk).values_list("pk", flat=True))
 
 
 def refresh_all_counts(account: PaletteAccount) -> None:

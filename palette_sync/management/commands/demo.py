@@ -107,6 +107,9 @@ class Command(BaseCommand):
             "PALETTE_API_KEY": secrets.token_urlsafe(24),
             "PALETTE_SYNC_INTERVAL": str(opts["interval"]),
             "PYTHONUNBUFFERED": "1",
+            # Threaded workers spread allocations over many glibc arenas that keep freed memory;
+            # two arenas keep a worker's peak 55-80 MB lower (bench/README.md, bench/scale.py).
+            "MALLOC_ARENA_MAX": "2",
         }
 
     def start_children(self, env: dict, opts: dict, log_dir: Path) -> None:
