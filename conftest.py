@@ -207,17 +207,21 @@ def worker_env(transactional_db: None, redis_url: str, sim_server: Sim) -> dict:
     }
 
 
-def start_worker(env: dict, log: Path, *, concurrency: int = 2) -> subprocess.Popen:
+def start_worker(
+    env: dict, log: Path, *, concurrency: int = 2, queues: str = "", hostname: str = ""
+) -> subprocess.Popen:
     """A real Celery worker process on `env` (DATABASE_URL, REDIS_URL, CELERY_TASK_DEFAULT_QUEUE), ready.
 
-    Threads, as in production: sync tasks mostly wait on Palette and on the rate budget.
+    It consumes `queues` (default: its default queue). Threads, as in production: sync tasks
+    mostly wait on Palette and on the rate budget.
     """
+    named = ("--hostname", hostname) if hostname else ()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"),
-                *("--pool", "threads", "--concurrency", str(concurrency)),
-                *("--queues", env["CELERY_TASK_DEFAULT_QUEUE"], "--without-mingle", "--without-gossip"),
+                *("--pool", "threads", "--concurrency", str(concurrency), *named),
+                *("--queues", queues or env["CELERY_TASK_DEFAULT_QUEUE"], "--without-mingle", "--without-gossip"),
             ],
             env=env,
             cwd=ROOT,

@@ -27,26 +27,7 @@ NO_DATABASE = "postgres://nobody@127.0.0.1:9/there-is-no-database-here"
 
 def start_site_worker(env: dict, log: Path, queue: str) -> subprocess.Popen:
     """A Celery worker that consumes only `queue` (its default queue is where its results go)."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"),
-                *("--pool", "threads", "--concurrency", "2", "--hostname", f"site-{os.getpid()}@%h"),
-                *("--queues", queue, "--without-mingle", "--without-gossip"),
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while b"ready." not in log.read_bytes():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise RuntimeError(f"site worker did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.1)
-    return proc
+    return start_worker(env, log, queues=queue, hostname=f"site-{os.getpid()}@%h")
 
 
 def probed(log: Path) -> int:
