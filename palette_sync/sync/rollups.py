@@ -207,6 +207,8 @@ def refresh_behind_counts(account: PaletteAccount) -> None:
         .order_by()
     )
     with transaction.atomic():
+        # every project's row, in one order: a project's own recount (refresh_counts) waits, not interleaves
+        list(Project.objects.select_for_update().filter(account=account).order_by("pk").values_list("pk", flat=True))
         FleetCount.objects.filter(account=account, resource="clusters", dimension="behind").delete()
         FleetCount.objects.bulk_create(
             FleetCount(
