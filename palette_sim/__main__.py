@@ -1,8 +1,13 @@
-"""Run the simulator: `python -m palette_sim --port 8765 --seed 1 --api-key KEY` (see --help)."""
+"""Run the simulator: `python -m palette_sim --port 8765 --seed 1 --api-key KEY` (see --help).
+
+Secrets can come from the environment instead of the command line, where any local user can read
+them (`ps`, /proc/<pid>/cmdline): PALETTE_SIM_API_KEY, PALETTE_SIM_PASSWORD, PALETTE_SIM_CONTROL_KEY,
+PALETTE_SIM_EDGE_PASSWORD.
+"""
 
 import argparse
 import logging
-import secrets
+import os
 import signal
 import sys
 import threading
@@ -16,7 +21,10 @@ from palette_sim.generate import freeze, generate_fleet
 from palette_sim.server import make_palette_server
 
 EPILOG = """\
-control endpoint (needs header X-Sim-Control-Key: <control key>):
+secrets from the environment (kept off the command line, where `ps` shows them):
+  PALETTE_SIM_API_KEY, PALETTE_SIM_PASSWORD, PALETTE_SIM_CONTROL_KEY, PALETTE_SIM_EDGE_PASSWORD
+
+control endpoint (only with a control key; needs header X-Sim-Control-Key: <control key>):
   GET  /__sim/stats            requests and 429s per rate-limit family, statuses, endpoints
   POST /__sim/stats/reset      zero the counters
   GET|PUT|DELETE /__sim/faults read, partially update or clear the faults (JSON keys = fault flags,
@@ -59,10 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("server")
     g.add_argument("--host", default="127.0.0.1", help="address the Palette API listens on (default 127.0.0.1)")
     g.add_argument("--port", metavar="PORT", type=int, default=8765, help="port of the Palette API (default 8765)")
-    g.add_argument("--api-key", required=True, help="the API key clients must send in the ApiKey header")
-    g.add_argument("--control-key", help="key for the /__sim/ control endpoint (default: random, printed at start)")
+    g.add_argument(
+        "--api-key",
+        default=os.getenv("PALETTE_SIM_API_KEY"),
+        help="the API key clients must send in the ApiKey header (default: $PALETTE_SIM_API_KEY; required)",
+    )
+    g.add_argument(
+        "--control-key",
+        default=os.getenv("PALETTE_SIM_CONTROL_KEY"),
+        help="key for the /__sim/ control endpoint (default: $PALETTE_SIM_CONTROL_KEY; neither: no control endpoint)",
+    )
     g.add_argument("--email", help="emailId accepted by POST /v1/auth/authenticate (default: the first user's)")
-    g.add_argument("--password", help="password accepted by POST /v1/auth/authenticate (default: the API key)")
+    g.add_argument(
+        "--password",
+        default=os.getenv("PALETTE_SIM_PASSWORD"),
+        help="password accepted by POST /v1/auth/authenticate (default: $PALETTE_SIM_PASSWORD, else the API key)",
+    )
     g.add_argument(
         "--token-ttl",
         metavar="SECONDS",
@@ -179,12 +199,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--edge-slow-seconds", metavar="SECONDS", type=float, default=2.0, help="added to every answer of a slow host"
     )
     g.add_argument("--edge-user", default="kairos", help="OS user of every edge host (default kairos)")
-    g.add_argument("--edge-password", help="OS password of every edge host (default: the API key)")
+    g.add_argument(
+        "--edge-password",
+        default=os.getenv("PALETTE_SIM_EDGE_PASSWORD"),
+        help="OS password of every edge host (default: $PALETTE_SIM_EDGE_PASSWORD, else the API key)",
+    )
     return p
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    return build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.api_key:
+        parser.error("an API key is required: --api-key or $PALETTE_SIM_API_KEY")
+    return args
 
 
 def fault_config(args: argparse.Namespace) -> FaultConfig:
@@ -209,11 +237,10 @@ def main(argv: list[str] | None = None) -> None:
         anchor=args.anchor,
     )
     freeze()
-    control_key = args.control_key or secrets.token_urlsafe(16)
     app = SimApp(
         fleet,
         args.api_key,
-        control_key=control_key,
+        control_key=args.control_key or None,
         token_ttl=args.token_ttl,
         rate_scale=args.rate_scale,
         tenant_sees_all=args.tenant_sees_all,
@@ -236,7 +263,9 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"palette_sim: {len(fleet.projects)} projects, {len(fleet.clusters)} clusters, {len(fleet.hosts)} edge hosts, "
         f"{len(fleet.audits)} audits (seed {args.seed}, anchor {anchor_text}, generated in "
-        f"{time.monotonic() - started:.1f}s) on http://{args.host}:{servers[0].port}; control key {control_key}",
+        f"{time.monotonic() - started:.1f}s) on http://{args.host}:{servers[0].port}; "
+        # The key itself is never printed: logs are read by more people than the operator who set it.
+        f"control endpoint {'on' if args.control_key else 'off'}",
         flush=True,
     )
     for extra in servers[1:]:
