@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db.models import Count, F, Min, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from dashboard.access import EVERYTHING as ALL_ROWS
+from dashboard.access import Scope
 from dashboard.models import SyncRun, SyncScope
 
 # The sources whose data each page shows.
@@ -45,14 +47,16 @@ class Freshness:
         return timedelta(seconds=2 * settings.PALETTE_SYNC_INTERVAL)
 
 
-def live_scopes(resources: tuple[str, ...]) -> QuerySet:
-    """The scopes of `resources` whose data pages show: enabled accounts, projects still in Palette."""
-    return SyncScope.objects.filter(resource__in=resources, account__enabled=True).filter(
+def live_scopes(resources: tuple[str, ...], rows: Scope = ALL_ROWS) -> QuerySet:
+    """The scopes of `resources` whose data pages show: enabled accounts, projects still in Palette,
+    within the project scope `rows` of the viewer."""
+    scopes = SyncScope.objects.filter(resource__in=resources, account__enabled=True).filter(
         Q(project__isnull=True) | Q(project__removed_at__isnull=True)
     )
+    return rows.filter(scopes)
 
 
-def freshness(resources: tuple[str, ...], now: datetime | None = None) -> Freshness:
+def freshness(resources: tuple[str, ...], now: datetime | None = None, rows: Scope = ALL_ROWS) -> Freshness:
     """When the data of `resources` was last complete everywhere, and what is wrong with it.
 
     One query in the usual case, whatever the number of scopes: the scopes with a problem (failed,
@@ -61,7 +65,7 @@ def freshness(resources: tuple[str, ...], now: datetime | None = None) -> Freshn
     """
     now = now or timezone.now()
     result = Freshness()
-    scopes = live_scopes(resources)
+    scopes = live_scopes(resources, rows)
     troubled = (
         Q(last_status__in=[SyncRun.Status.FAILED, SyncRun.Status.PARTIAL])
         | Q(ok_started_at__lt=now - result.stale_after)
