@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "dashboard",
     "palette_sync",
+    "wall",  # wall screens (README "Wall screens")
 ]
 
 MIDDLEWARE = [
@@ -211,3 +212,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
+
+# --- Wall screens (README "Wall screens") ---
+WALL_POLL_SECONDS = envfloat("WALL_POLL_SECONDS", 10)  # how often a display asks for its screens
