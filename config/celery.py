@@ -1,14 +1,28 @@
 """The Celery app and its beat schedule."""
 
+import logging.config
 import os
 
 from celery import Celery
+from celery.signals import setup_logging
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("palette_fleet")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["palette_sync"])
+
+# Logs (README "Logs"): workers and beat log through Django's LOGGING rather than Celery's own format,
+# and a task logs the request id of the request that queued it (django-structlog).
+app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+@setup_logging.connect
+def use_django_logging(**kwargs: object) -> None:
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
 
 
 @app.on_after_configure.connect

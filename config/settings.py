@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from ops import logs as ops_logs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.getenv("VAR_DIR", BASE_DIR / "var"))
 
@@ -62,6 +64,8 @@ INSTALLED_APPS = [
     "dashboard",
     "palette_sync",
     "wall",  # wall screens (README "Wall screens")
+    "django_structlog",
+    "ops",  # health, metrics and logs (README "Operations")
 ]
 
 MIDDLEWARE = [
@@ -76,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A request id on every log line of the request, and on the tasks it queues (README "Logs").
+    "django_structlog.middlewares.RequestMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -204,14 +210,20 @@ PALETTE_RATE_RECOVERY = envfloat("PALETTE_RATE_RECOVERY", 30)  # seconds from on
 PALETTE_RATE_PENALTY = envfloat("PALETTE_RATE_PENALTY", 2.0)  # pause after a 429 without Retry-After
 PALETTE_THROTTLE_MAX_WAIT = envfloat("PALETTE_THROTTLE_MAX_WAIT", 300)  # longer wait for a slot: error
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
-}
+# --- Operations: logs, health, metrics (README "Operations") ---
+# text, or json: one JSON object a line, with request_id (following a request into the tasks it
+# queues), task_id, and run_id on every line of a sync run. Every process logs to stderr.
+LOG_FORMAT = os.getenv("LOG_FORMAT", "text").strip().lower()
+LOG_LEVEL = os.getenv("LOG_LEVEL", "INFO")
+LOGGING = ops_logs.config(LOG_FORMAT, LOG_LEVEL)
+ops_logs.configure_structlog()
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # client addresses are personal data; the proxy logs them
+# Behind a proxy that sets X-Request-ID, its id is used instead of a new one: only if you trust it.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = envbool("TRUST_UPSTREAM_REQUEST_ID", "false")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING too (config/celery.py)
+# /metrics answers a bearer token equal to this; unset, /metrics is off (404).
+METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
 
 # --- Wall screens (README "Wall screens") ---
 WALL_POLL_SECONDS = envfloat("WALL_POLL_SECONDS", 10)  # how often a display asks for its screens

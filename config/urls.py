@@ -6,6 +6,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # Operations: /healthz, /readyz, /metrics (README "Operations"); no login.
+    path("", include("ops.urls")),
     # Wall screens: managed by operators; a display's own URL needs no login (wall/views.py).
     path("wall/", include("wall.urls")),
     path("", include("dashboard.urls")),

@@ -79,7 +79,6 @@ def run_scope(account: PaletteAccount, resource: str, project: Project | None) -
     try:
         client = sync.client_for(account)
     except ValueError as exc:  # no usable credential: nothing to retry until someone fixes it
-        log.error("sync %s: %s", account, exc)
         run = closed_run(account, resource, project, SyncRun.Status.FAILED, f"not run: {exc}")
         return {"run": run.pk, "status": run.status}
     with client:

@@ -5,8 +5,6 @@ tasks run the same sources one (account, resource[, project]) at a time (palette
 A listing that ends early never removes anything (DESIGN.md "Data model").
 """
 
-import logging
-
 from dashboard.models import PaletteAccount, Project, SyncRun
 from palette_sync.client import PaletteClient
 from palette_sync.locks import sync_lock
@@ -30,8 +28,6 @@ __all__ = [
     "sync_projects",
     "sync_resource",
 ]
-
-log = logging.getLogger(__name__)
 
 # Per project with its ProjectUid header, and once in tenant scope (REFERENCE.md 3, 14).
 PROJECT_RESOURCES = ("clusters", "profiles", "edgehosts", "events")
@@ -66,7 +62,6 @@ def run_locked(
     with sync_lock(account.pk, resource, project.pk if project else None) as held:
         if not held:
             reason = "skipped: another run of this scope is in progress"
-            log.info("sync %s %s%s %s", account, resource, f" {project}" if project else "", reason)
             return closed_run(account, resource, project, SyncRun.Status.SKIPPED, reason)
         if resource == "projects":
             return sync_projects(account, client)

@@ -5,10 +5,13 @@ import time
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 
+import structlog
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from dashboard.models import PaletteAccount, Project, SyncRun, SyncScope
+from ops.tallies import record_run
 from palette_sync.client import PaletteClient
 from palette_sync.locks import CURRENT
 from palette_sync.sync import rollups
@@ -48,18 +51,23 @@ class Recorder:
         self.lock = CURRENT.get()
         self.allow_mass_removal = ALLOW_MASS_REMOVAL.get()
         self.deadline = time.monotonic() + settings.PALETTE_RUN_TIME_LIMIT
+        # Every log line of the run, from any module, carries its id (README "Logs"); undone in __exit__.
+        self.log_context = structlog.contextvars.bind_contextvars(run_id=self.run.pk)
 
     def __enter__(self) -> "Recorder":
         return self
 
     def __exit__(self, kind: type | None, exc: BaseException | None, tb: object) -> None:
-        if exc is None or self.run.finished_at is not None:
-            return
-        self.error(f"{kind.__name__}: {exc}")
         try:
-            self.finish(SyncRun.Status.FAILED)
-        except Exception:  # the database itself is gone: the next run closes this one as abandoned
-            log.exception("sync %s: could not record the failure", self)
+            if exc is None or self.run.finished_at is not None:
+                return
+            self.error(f"{kind.__name__}: {exc}")
+            try:
+                self.finish(SyncRun.Status.FAILED)
+            except Exception:  # the database itself is gone: the next run closes this one as abandoned
+                log.exception("sync %s: could not record the failure", self)
+        finally:
+            structlog.contextvars.reset_contextvars(**self.log_context)
 
     def checkpoint(self) -> None:
         """Stop here, before writing more, if the scope's lock was lost or the run is past its time limit."""
@@ -99,7 +107,9 @@ class Recorder:
         run.throttled = spent.throttled
         run.errors = self.errors + ([f"... and {self.dropped_errors} more"] if self.dropped_errors else [])
         run.finished_at = timezone.now()
-        run.save()
+        with transaction.atomic():  # closed and counted for /metrics together (ops.tallies)
+            run.save()
+            record_run(run)
         rollups.after_run(run)
         log.info("sync %s: %s, %d items, %s", self, status, run.items, spent.requests)
         return run
@@ -115,11 +125,15 @@ def close_abandoned(account: PaletteAccount, resource: str, project: Project | N
     abandoned = SyncRun.objects.filter(
         account=account, resource=resource, project=project, finished_at__isnull=True, started_at__lt=cutoff
     )
-    closed = abandoned.update(
-        status=SyncRun.Status.FAILED,
-        finished_at=now,
-        errors=["abandoned: its worker stopped before the run ended (the scope's lock lapsed)"],
-    )
+    with transaction.atomic():
+        ids = list(abandoned.select_for_update().values_list("pk", flat=True))
+        closed = SyncRun.objects.filter(pk__in=ids).update(
+            status=SyncRun.Status.FAILED,
+            finished_at=now,
+            errors=["abandoned: its worker stopped before the run ended (the scope's lock lapsed)"],
+        )
+        for run in SyncRun.objects.filter(pk__in=ids):
+            record_run(run)
     SyncScope.objects.filter(account=account, resource=resource, project=project, running_since__lt=cutoff).update(
         running_since=None
     )
@@ -162,14 +176,19 @@ def longest_first(account: PaletteAccount, scopes: list[Scope]) -> list[Scope]:
 def closed_run(account: PaletteAccount, resource: str, project: Project | None, status: str, reason: str) -> SyncRun:
     """Record a pass that did not run: skipped (another run holds the lock) or failed before it began."""
     now = timezone.now()
-    run = SyncRun.objects.create(
-        account=account,
-        resource=resource,
-        project=project,
-        status=status,
-        started_at=now,
-        finished_at=now,
-        errors=[reason],
-    )
+    with transaction.atomic():
+        run = SyncRun.objects.create(
+            account=account,
+            resource=resource,
+            project=project,
+            status=status,
+            started_at=now,
+            finished_at=now,
+            errors=[reason],
+        )
+        record_run(run)
+    level = logging.WARNING if status == SyncRun.Status.FAILED else logging.INFO
+    with structlog.contextvars.bound_contextvars(run_id=run.pk):
+        log.log(level, "sync %s %s%s %s", account, resource, f" {project.name}" if project else "", reason)
     rollups.record_scope(run)
     return run
