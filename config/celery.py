@@ -11,7 +11,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("palette_fleet")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["palette_sync"])
+app.autodiscover_tasks(["palette_sync", "alerts", "retention"])
 
 # Logs (README "Logs"): workers and beat log through Django's LOGGING rather than Celery's own format,
 # and a task logs the request id of the request that queued it (django-structlog).
@@ -41,4 +41,18 @@ def schedule_syncs(sender: Celery, **kwargs: object) -> None:
     tick = settings.PALETTE_EDGE_TICK
     sender.add_periodic_task(
         tick, sender.signature("palette_sync.schedule_edge_probes"), name="edge host probes", expires=tick
+    )
+
+
+@app.on_after_configure.connect
+def schedule_alerts_and_retention(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    # Alerts (README "Alerts"): evaluate, then send what is due; a late evaluation is superseded.
+    alerts = settings.ALERT_INTERVAL
+    sender.add_periodic_task(alerts, sender.signature("alerts.evaluate_alerts"), name="evaluate alerts", expires=alerts)
+    # Retention (README "Retention"): a pass of short delete batches.
+    retention = settings.RETENTION_INTERVAL
+    sender.add_periodic_task(
+        retention, sender.signature("retention.purge_old_rows"), name="purge old rows", expires=retention
     )
