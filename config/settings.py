@@ -69,6 +69,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "alerts",  # README "Alerts"
+    "retention",  # README "Retention"
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -227,3 +229,29 @@ METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
 
 # --- Wall screens (README "Wall screens") ---
 WALL_POLL_SECONDS = envfloat("WALL_POLL_SECONDS", 10)  # how often a display asks for its screens
+# --- Alerts (README "Alerts") ---
+# Where messages go: plain JSON POSTs, and apprise URLs (slack://, msteams://, mailto://, json://, ...).
+# Several URLs are separated by spaces, or by commas before the next URL.
+ALERT_WEBHOOK_URLS = os.getenv("ALERT_WEBHOOK_URLS", "")
+ALERT_URLS = os.getenv("ALERT_URLS", "")
+ALERT_INTERVAL = envint("ALERT_INTERVAL", 60)  # seconds between evaluations (beat)
+ALERT_GRACE = envint("ALERT_GRACE", 600)  # seconds a problem must last before its message goes out
+ALERT_DISPLAY_SILENT = envint("ALERT_DISPLAY_SILENT", 600)  # a wall screen not polled this long is a problem
+ALERT_QUIET_HOURS = os.getenv("ALERT_QUIET_HOURS", "")  # e.g. 22:00-07:00: messages held until it ends
+ALERT_TIMEZONE = os.getenv("ALERT_TIMEZONE", TIME_ZONE)  # the quiet hours' clock
+ALERT_PROJECTS = {p.strip() for p in os.getenv("ALERT_PROJECTS", "").split(",") if p.strip()}  # names or uids
+ALERT_BATCH = envint("ALERT_BATCH", 200)  # problems opened per kind, and messages sent, per evaluation
+ALERT_TIMEOUT = envfloat("ALERT_TIMEOUT", 10.0)  # seconds per delivery request
+ALERT_RETRY_MAX = envint("ALERT_RETRY_MAX", 1800)  # longest wait between two tries of a failed delivery
+
+# --- Retention (README "Retention") ---
+# Days kept; 0 keeps forever. Deleted in short transactions of RETENTION_BATCH rows.
+RETENTION_TIMELINE_DAYS = envint("RETENTION_TIMELINE_DAYS", 400)  # timeline entries and hourly health samples
+RETENTION_SYNC_RUN_DAYS = envint("RETENTION_SYNC_RUN_DAYS", 30)  # sync runs; each scope's last run is kept
+RETENTION_REMOVED_DAYS = envint("RETENTION_REMOVED_DAYS", 90)  # rows removed from Palette this long ago
+RETENTION_ALERT_DAYS = envint("RETENTION_ALERT_DAYS", 90)  # alerts closed this long ago
+RETENTION_BATCH = envint("RETENTION_BATCH", 5000)  # rows per delete transaction
+RETENTION_PAUSE = envfloat("RETENTION_PAUSE", 0.0)  # seconds between two batches
+RETENTION_MAX_SECONDS = envint("RETENTION_MAX_SECONDS", 900)  # one pass stops after this; the next goes on
+RETENTION_INTERVAL = envint("RETENTION_INTERVAL", 3600)  # seconds between passes (beat)
+
