@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from palette_sim import Fleet, SimApp
+from palette_sim import Fleet, SimApp, generate_fleet
 
 ROOT = Path(__file__).resolve().parent
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test
@@ -63,7 +63,7 @@ class Sim:
 
 @pytest.fixture
 def sim_fleet() -> Fleet:
-    return Fleet.generate(seed=7, projects=3, clusters=120)
+    return generate_fleet(seed=7, projects=3, clusters=120)
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ from werkzeug.test import Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from palette_sim.app import SimApp  # noqa: E402
-from palette_sim.edge_server import make_edge_server  # noqa: E402
-from palette_sim.generate import freeze, generate_fleet  # noqa: E402
-from palette_sim.server import make_palette_server  # noqa: E402
+from palette_sim.edge.server import make_edge_server  # noqa: E402
+from palette_sim.fleet.generate import freeze, generate_fleet  # noqa: E402
+from palette_sim.palette.app import SimApp  # noqa: E402
+from palette_sim.palette.server import make_palette_server  # noqa: E402
 from palette_sync.client import CLUSTER_SEARCH as LIVE  # noqa: E402 (the body the sync sends)
 
 KEY = "bench-key"

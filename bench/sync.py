@@ -24,7 +24,7 @@ Each sync phase reports:
 * `requests`: what the SIMULATOR served, per rate-limit family and in total (before/after diff);
 * `throttled`: the 429s the simulator gave;
 * `least_seconds` / `bottleneck`: the least time the published token buckets allow for those
-  requests, from the simulator's own table (palette_sim.ratelimit): per family
+  requests, from the simulator's own table (palette_sim.harness.ratelimit): per family
   max(0, (n - rps*burst) / rps), the max over families;
 * `ratio_to_limit` = seconds / least_seconds.
 
@@ -291,7 +291,7 @@ class SimControl:
         time.sleep(5.5)
 
     def change(self, n: int) -> dict:
-        """Make `n` churn changes at once: one simulated second at n changes/s (palette_sim/churn.py).
+        """Make `n` churn changes at once: one simulated second at n changes/s (palette_sim/fleet/churn.py).
 
         Churn ticks follow the simulator's clock, so the three calls are made early in a real
         second: no real tick boundary falls between them and exactly one tick runs at rate n.
@@ -353,11 +353,11 @@ class ForeignClient:
 def least_seconds(requests: dict[str, int], scale: float = 1.0, left: dict | None = None) -> tuple[float, str]:
     """The least time the simulator's buckets allow for `requests`, and the family that sets it.
 
-    The limits are the simulator's own (palette_sim.ratelimit, at its rate scale): the server's
+    The limits are the simulator's own (palette_sim.harness.ratelimit, at its rate scale): the server's
     table, not the client's. `left` gives a family's share of its rate that is ours to spend
     when another client spends the rest (the foreign phase).
     """
-    from palette_sim import ratelimit
+    from palette_sim.harness import ratelimit
 
     worst, bottleneck = 0.0, ""
     for prefix, n in requests.items():

@@ -14,11 +14,11 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from palette_sim.app import SimApp
-from palette_sim.faults import FaultConfig
-from palette_sim.fleet import parse_time
-from palette_sim.generate import freeze, generate_fleet
-from palette_sim.server import make_palette_server
+from palette_sim.fleet.fleet import parse_time
+from palette_sim.fleet.generate import freeze, generate_fleet
+from palette_sim.harness.faults import FaultConfig
+from palette_sim.palette.app import SimApp
+from palette_sim.palette.server import make_palette_server
 
 EPILOG = """\
 secrets from the environment (kept off the command line, where `ps` shows them):
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     app.clock.jumped = args.clock_jump
     servers = [make_palette_server(args.host, args.port, app)]
     if args.edge_port:
-        from palette_sim.edge_server import start_edge
+        from palette_sim.edge.server import start_edge
 
         edge = start_edge(app, args)
         if edge is not None:

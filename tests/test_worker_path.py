@@ -6,7 +6,7 @@ import pytest
 
 from config.celery import app
 from dashboard.models import Cluster, SyncRun
-from palette_sim import Fleet
+from palette_sim import generate_fleet
 from palette_sync import sync
 
 pytestmark = pytest.mark.worker
@@ -24,7 +24,7 @@ def test_it_syncs_the_fleet_through_a_worker(celery_worker, worker_env, settings
         time.sleep(0.25)
 
     # sim_server serves this fleet; a search leaves deleted clusters out (REFERENCE.md 8).
-    fleet = Fleet.generate(seed=7, projects=3, clusters=120)
+    fleet = generate_fleet(seed=7, projects=3, clusters=120)
     live = sum(1 for c in fleet.clusters.values() if c.state != "Deleted")
     deadline = time.monotonic() + 30
     while Cluster.objects.filter(account=account).count() < live:  # the last fan-out may still be writing

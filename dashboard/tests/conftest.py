@@ -10,7 +10,7 @@ from django.test import Client
 
 from conftest import SIM_KEY
 from dashboard.models import PaletteAccount
-from palette_sim import Fleet, SimApp
+from palette_sim import Fleet, SimApp, generate_fleet
 from palette_sync import sync
 from palette_sync.client import PaletteClient
 
@@ -26,7 +26,7 @@ def member(client: Client, db: None) -> Client:
 def synced_fleet(db: None) -> Fleet:
     """A small simulated fleet (clusters, profiles, edge hosts, audits, events), synced twice with churn
     between the syncs, so there are transitions as well as rows."""
-    fleet = Fleet.generate(seed=11, projects=2, clusters=40, profiles=8, edge_hosts=30, audits=600, anchor=time.time())
+    fleet = generate_fleet(seed=11, projects=2, clusters=40, profiles=8, edge_hosts=30, audits=600, anchor=time.time())
     account = PaletteAccount.objects.create(name="sim", api_url="http://sim")
     app = SimApp(fleet, SIM_KEY, churn=5.0, control_key="ck")
     control = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://sim")

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from palette_sim import Fleet, SimApp
+from palette_sim import Fleet, SimApp, generate_fleet
 
 API_KEY = "test-key"
 CONTROL_KEY = "control-key"
@@ -11,7 +11,7 @@ CONTROL_KEY = "control-key"
 
 @pytest.fixture(scope="session")
 def fleet() -> Fleet:
-    return Fleet.generate(seed=7, projects=3, clusters=180, edge_hosts=240, audits=3000)
+    return generate_fleet(seed=7, projects=3, clusters=180, edge_hosts=240, audits=3000)
 
 
 def make_client(app: SimApp, **headers: str) -> httpx.Client:

@@ -2,7 +2,7 @@
 
 import httpx
 
-from palette_sim import Fleet, SimApp
+from palette_sim import Fleet, SimApp, generate_fleet
 from palette_sim.tests.conftest import API_KEY, collect, make_client
 
 
@@ -165,7 +165,7 @@ def test_it_issues_and_refreshes_session_tokens(app: SimApp) -> None:
 
 
 def test_it_generates_the_same_fleet_for_the_same_seed() -> None:
-    a, b = (Fleet.generate(seed=3, projects=2, clusters=40, edge_hosts=30, audits=100) for _ in range(2))
+    a, b = (generate_fleet(seed=3, projects=2, clusters=40, edge_hosts=30, audits=100) for _ in range(2))
     with make_client(SimApp(a, API_KEY, rate_scale=0)) as ca, make_client(SimApp(b, API_KEY, rate_scale=0)) as cb:
         p = a.projects[0].uid
         assert collect(ca, "POST", "/v1/dashboard/spectroclusters/search", {}, ProjectUid=p) == collect(

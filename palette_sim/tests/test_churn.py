@@ -2,14 +2,14 @@
 
 import httpx
 
-from palette_sim import Fleet, SimApp
+from palette_sim import SimApp, generate_fleet
 from palette_sim.tests.conftest import API_KEY, CONTROL_KEY, collect, make_client
 
 SIZES = {"projects": 2, "clusters": 60, "edge_hosts": 80, "audits": 300}
 
 
 def advanced(seconds: float, rate: float = 2.0, seed: int = 5) -> tuple[SimApp, httpx.Client]:
-    app = SimApp(Fleet.generate(seed=seed, **SIZES), API_KEY, control_key=CONTROL_KEY, rate_scale=0, churn=rate)
+    app = SimApp(generate_fleet(seed=seed, **SIZES), API_KEY, control_key=CONTROL_KEY, rate_scale=0, churn=rate)
     client = make_client(app)
     r = client.post("/__sim/clock", json={"advance": seconds}, headers={"X-Sim-Control-Key": CONTROL_KEY})
     assert r.status_code == 200

@@ -86,7 +86,7 @@ def test_it_answers_an_edge_host_at_its_address(cli: dict) -> None:
 
 def test_it_imports_nothing_of_django_or_our_apps() -> None:
     code = (
-        "import sys, palette_sim, palette_sim.__main__, palette_sim.edge_server, palette_sim.churn;"
+        "import sys, palette_sim, palette_sim.__main__, palette_sim.edge.server, palette_sim.fleet.churn;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'dashboard', 'palette_sync', 'config')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

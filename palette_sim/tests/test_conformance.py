@@ -7,8 +7,9 @@ spec does not name), so a misspelt or invented field fails here, not in producti
 import httpx
 import pytest
 
-from palette_sim import Fleet, SimApp, routes
-from palette_sim.edge_app import READS, WRITES, EdgeApp
+from palette_sim import SimApp, generate_fleet
+from palette_sim.edge.app import READS, WRITES, EdgeApp
+from palette_sim.palette import routes
 from palette_sim.tests import spec
 from palette_sim.tests.conftest import API_KEY, CONTROL_KEY, make_client
 
@@ -130,7 +131,7 @@ def exercise(c: Checker, app: SimApp) -> None:
 
 @pytest.fixture(scope="module", params=list(CASES))
 def sim(request: pytest.FixtureRequest) -> SimApp:
-    app = SimApp(Fleet.generate(**CASES[request.param]), API_KEY, control_key=CONTROL_KEY, rate_scale=0, churn=1.5)
+    app = SimApp(generate_fleet(**CASES[request.param]), API_KEY, control_key=CONTROL_KEY, rate_scale=0, churn=1.5)
     if request.param.endswith("churned"):
         with make_client(app) as c:
             c.post("/__sim/clock", json={"advance": 900}, headers={"X-Sim-Control-Key": CONTROL_KEY})

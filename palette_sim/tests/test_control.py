@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from palette_sim import Fleet, SimApp
-from palette_sim.ratelimit import RateLimiter, family_of
+from palette_sim.harness.ratelimit import RateLimiter, family_of
 from palette_sim.tests.conftest import API_KEY, CONTROL_KEY, collect, make_client
 
 

@@ -8,16 +8,16 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from palette_sim import Fleet, SimApp
-from palette_sim.edge_app import EdgeApp
-from palette_sim.edge_server import EdgeServer, can_bind_device, make_edge_server
-from palette_sim.records import EdgeHost
+from palette_sim import Fleet, SimApp, generate_fleet
+from palette_sim.edge.app import EdgeApp
+from palette_sim.edge.server import EdgeServer, can_bind_device, make_edge_server
+from palette_sim.fleet.records import EdgeHost
 from palette_sim.tests.conftest import API_KEY
 
 
 @pytest.fixture(scope="module")
 def small_fleet() -> Fleet:
-    return Fleet.generate(seed=11, projects=2, clusters=40, edge_hosts=60, audits=200)
+    return generate_fleet(seed=11, projects=2, clusters=40, edge_hosts=60, audits=200)
 
 
 def serve(sim: SimApp, mode: str, tls: bool) -> Iterator[EdgeServer]:

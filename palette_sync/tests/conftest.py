@@ -13,8 +13,8 @@ import pytest
 
 from conftest import ROOT, SIM_KEY, free_port, start_worker, stop, wait_for_port  # noqa: F401 (start_worker: re-exported)
 from dashboard.models import PaletteAccount
-from palette_sim import Fleet, SimApp
-from palette_sim.faults import FaultConfig
+from palette_sim import Fleet, SimApp, generate_fleet
+from palette_sim.harness.faults import FaultConfig
 from palette_sync.client import PaletteClient, RetryPolicy
 
 # No waiting between retries: a test that provokes errors should not sleep through backoff.
@@ -40,7 +40,7 @@ def sim_client() -> Callable[..., PaletteClient]:
 @pytest.fixture
 def live_fleet() -> Fleet:
     """A small fleet anchored at the real now, so audits and events fall in the backfill window."""
-    return Fleet.generate(seed=11, projects=2, clusters=40, profiles=8, edge_hosts=30, audits=600, anchor=time.time())
+    return generate_fleet(seed=11, projects=2, clusters=40, profiles=8, edge_hosts=30, audits=600, anchor=time.time())
 
 
 # --- processes for the fault tests: Celery workers and a Redis that can be killed and restarted ---

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from conftest import SIM_KEY, Sim
 from dashboard.models import PaletteAccount
-from palette_sim import Fleet, SimApp
+from palette_sim import Fleet, SimApp, generate_fleet
 from palette_sync import sync
 from palette_sync.errors import PaletteConnectionError, PaletteTLSError
 
@@ -33,7 +33,7 @@ def tls_palette() -> Iterator[tuple[str, str]]:
     """The simulator behind TLS on loopback, with a certificate from a private CA: (url, CA PEM)."""
     ca = trustme.CA()
     server: WSGIServer = make_server(
-        "127.0.0.1", 0, SimApp(Fleet.generate(seed=2, projects=1, clusters=5), SIM_KEY), handler_class=Quiet
+        "127.0.0.1", 0, SimApp(generate_fleet(seed=2, projects=1, clusters=5), SIM_KEY), handler_class=Quiet
     )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
@@ -135,7 +135,7 @@ def test_a_secret_sealed_under_a_lost_key_says_so(settings) -> None:
 
 def test_the_environment_configures_a_password_account(settings, sim_server: Sim) -> None:
     settings.PALETTE_API_URL, settings.PALETTE_API_KEY = sim_server.url, ""
-    fleet = Fleet.generate(seed=7, projects=3, clusters=120)  # the fleet sim_server serves
+    fleet = generate_fleet(seed=7, projects=3, clusters=120)  # the fleet sim_server serves
     sim = SimApp(fleet, SIM_KEY)
     settings.PALETTE_USERNAME, settings.PALETTE_PASSWORD, settings.PALETTE_ORG = sim.email, SIM_KEY, fleet.org
     assert sync.has_env_account()

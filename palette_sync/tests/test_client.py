@@ -18,8 +18,8 @@ import httpx
 import pytest
 import redis
 
-from palette_sim import Fleet, SimApp
-from palette_sim.faults import FaultConfig
+from palette_sim import Fleet, SimApp, generate_fleet
+from palette_sim.harness.faults import FaultConfig
 from palette_sync.client import PaletteClient, RetryPolicy, retry_after_seconds
 from palette_sync.errors import (
     PaletteAuthError,
@@ -42,7 +42,7 @@ FAST = RetryPolicy(attempts=5, timeout=20, wait_initial=0.001, wait_max=0.01, wa
 
 @pytest.fixture(scope="module")
 def fleet() -> Fleet:
-    return Fleet.generate(seed=7, projects=3, clusters=120, edge_hosts=10, audits=50)
+    return generate_fleet(seed=7, projects=3, clusters=120, edge_hosts=10, audits=50)
 
 
 def make_app(fleet: Fleet, **options: object) -> SimApp:

@@ -19,8 +19,8 @@ import pytest
 from config.celery import app as celery_app
 from conftest import SIM_KEY, Sim, database_url, start_sim, stop
 from dashboard.models import Cluster, EdgeHost, PaletteAccount, SyncRun, TimelineEntry
-from palette_sim import Fleet, SimApp
-from palette_sim.faults import FaultConfig
+from palette_sim import Fleet, SimApp, generate_fleet
+from palette_sim.harness.faults import FaultConfig
 from palette_sync import mappers, sync
 from palette_sync.client import PaletteClient, RetryPolicy
 from palette_sync.locks import lock_name
@@ -73,7 +73,7 @@ def total_requests(runs: list[SyncRun]) -> int:
 
 @pytest.fixture
 def fleet() -> Fleet:
-    return Fleet.generate(seed=21, projects=2, clusters=150, profiles=8, edge_hosts=120, audits=400, anchor=time.time())
+    return generate_fleet(seed=21, projects=2, clusters=150, profiles=8, edge_hosts=120, audits=400, anchor=time.time())
 
 
 def faulty_client(fleet: Fleet, faults: FaultConfig, **app_options: object) -> tuple[PaletteClient, SimApp]:
@@ -186,7 +186,7 @@ def test_it_stores_no_audit_beyond_a_broken_slice_and_fills_the_gap_next_time(
     account: PaletteAccount, sim_client: Callable, settings
 ) -> None:
     settings.PALETTE_TIMELINE_BACKFILL = 91 * DAY
-    fleet = Fleet.generate(seed=5, projects=2, clusters=30, audits=3000, anchor=time.time())
+    fleet = generate_fleet(seed=5, projects=2, clusters=30, audits=3000, anchor=time.time())
     sync.sync_projects(account, sim_client(fleet))
     cutoff = datetime.now(UTC) - timedelta(days=60)  # the newest of the window's slices breaks
     transport = FailingAfter(httpx.WSGITransport(app=SimApp(fleet, SIM_KEY)), cutoff)

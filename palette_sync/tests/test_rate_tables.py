@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from palette_sim import ratelimit
+from palette_sim.harness import ratelimit
 from palette_sync.throttle import PUBLISHED_LIMITS, family_for
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "REFERENCE.md"

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SIM_KEY
 from dashboard.models import Cluster, PaletteAccount, Project, SyncRun
-from palette_sim import Fleet, SimApp
+from palette_sim import Fleet, SimApp, generate_fleet
 from palette_sync import sync
 from palette_sync.client import PaletteClient
 from palette_sync.errors import PaletteError
@@ -65,7 +65,7 @@ def test_it_cuts_a_window_into_adjoining_slices_that_ramp_up() -> None:
 
 @pytest.mark.django_db
 def test_it_lists_a_long_audit_window_in_concurrent_slices_each_item_once() -> None:
-    fleet = Fleet.generate(seed=5, projects=2, clusters=30, audits=3000, anchor=time.time())
+    fleet = generate_fleet(seed=5, projects=2, clusters=30, audits=3000, anchor=time.time())
     app = SimApp(fleet, SIM_KEY, rate_scale=0)  # four chains at once, no throttle here: limits off
     client = PaletteClient("http://sim", SIM_KEY, transport=httpx.WSGITransport(app=app), retry=FAST_RETRY)
     end = datetime.now(UTC)
@@ -105,7 +105,7 @@ def settled(counter: SliceCounter, quiet: float = 1.0, limit: float = 20.0) -> N
 
 @pytest.mark.django_db
 def test_it_reads_a_bounded_number_of_slices_ahead_of_what_is_stored() -> None:
-    fleet = Fleet.generate(seed=5, projects=2, clusters=30, audits=15000, anchor=time.time())
+    fleet = generate_fleet(seed=5, projects=2, clusters=30, audits=15000, anchor=time.time())
     counter = SliceCounter(SimApp(fleet, SIM_KEY, rate_scale=0))
     client = PaletteClient("http://sim", SIM_KEY, transport=counter, retry=FAST_RETRY)
     end = datetime.now(UTC)

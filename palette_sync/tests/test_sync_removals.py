@@ -10,7 +10,7 @@ import pytest
 from conftest import SIM_KEY
 from dashboard.models import Cluster, PaletteAccount, Project, SyncRun, TimelineEntry
 from palette_sim import Fleet, SimApp
-from palette_sim.faults import FaultConfig
+from palette_sim.harness.faults import FaultConfig
 from palette_sync import sync
 from palette_sync.client import PaletteClient
 from palette_sync.sync.runs import ALLOW_MASS_REMOVAL

@@ -20,7 +20,7 @@ from dashboard.models import (
     SyncScope,
 )
 from palette_sim import Fleet
-from palette_sim.faults import FaultConfig
+from palette_sim.harness.faults import FaultConfig
 from palette_sync import sync
 from palette_sync.tests.test_sync_transitions import changed
 

@@ -8,7 +8,7 @@ import pytest
 
 from dashboard.models import PaletteAccount, Project, SyncScope, TimelineEntry
 from palette_sim import Fleet
-from palette_sim.logs import TENANT
+from palette_sim.fleet.logs import TENANT
 from palette_sync import sync
 from palette_sync.sync.timeline import sync_audits, sync_events
 
@@ -82,7 +82,7 @@ def test_it_reads_events_newest_first_down_to_the_watermark(
 def test_it_reads_an_incomplete_window_again_from_the_last_complete_listing(
     account: PaletteAccount, live_fleet: Fleet, sim_client: Callable, settings
 ) -> None:
-    from palette_sim.faults import FaultConfig
+    from palette_sim.harness.faults import FaultConfig
 
     settings.PALETTE_TIMELINE_BACKFILL = 90 * DAY
     sync.sync_projects(account, sim_client(live_fleet))

@@ -8,7 +8,7 @@ import pytest
 from dashboard.freshness import CLUSTERS, freshness
 from dashboard.models import Cluster, EdgeHost, PaletteAccount, TimelineEntry
 from palette_sim import Fleet
-from palette_sim.faults import FaultConfig
+from palette_sim.harness.faults import FaultConfig
 from palette_sync import sync
 
 pytestmark = pytest.mark.django_db

@@ -16,24 +16,23 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from palette_sim import errors
-from palette_sim import shapes_edge_extras as extras
-from palette_sim import shapes_edge_local as shapes
-from palette_sim.errors import error
-from palette_sim.fleet import parse_time
-from palette_sim.omitempty import EDGE_KEEP, prune
-from palette_sim.records import EdgeHost
-from palette_sim.tokens import TokenIssuer
+from palette_sim.edge import extras, shapes
+from palette_sim.fleet.fleet import parse_time
+from palette_sim.fleet.records import EdgeHost
+from palette_sim.palette import errors
+from palette_sim.palette.errors import error
+from palette_sim.palette.omitempty import EDGE_KEEP, prune
+from palette_sim.palette.tokens import TokenIssuer
 
 if TYPE_CHECKING:
-    from palette_sim.app import SimApp
+    from palette_sim.palette.app import SimApp
 
 SHORT, EXTENDED = 2 * 3600.0, 24 * 3600.0
 SLOW_SECONDS = 2.0  # added to every answer of a host whose seed made it slow
 
 
 def ok(body: object) -> Response:
-    """A 200 JSON answer, pruned the way the host's Go server would (palette_sim.omitempty)."""
+    """A 200 JSON answer, pruned the way the host's Go server would (palette_sim.palette.omitempty)."""
     return errors.ok(prune(body, EDGE_KEEP))
 
 

@@ -1,11 +1,9 @@
 """Clusters and cluster profiles (REFERENCE.md 8, 9)."""
 
-from typing import TYPE_CHECKING
-
-from palette_sim import shapes_clusters, shapes_edgehosts, shapes_profiles
-from palette_sim.errors import BadRequest, not_found
-from palette_sim.records import Cluster, ProfileVersion
-from palette_sim.search import (
+from palette_sim.fleet.records import Cluster, ProfileVersion
+from palette_sim.palette.context import Context
+from palette_sim.palette.errors import BadRequest, not_found
+from palette_sim.palette.search import (
     CLUSTER_PROPERTIES,
     CLUSTER_SORT,
     PROFILE_SORT,
@@ -15,12 +13,12 @@ from palette_sim.search import (
     search_predicate,
     sort_records,
 )
+from palette_sim.palette.shapes import clusters as shapes_clusters
+from palette_sim.palette.shapes import edgehosts as shapes_edgehosts
+from palette_sim.palette.shapes import profiles as shapes_profiles
 
-if TYPE_CHECKING:
-    from palette_sim.app import Context
 
-
-def searched_clusters(ctx: "Context") -> list[Cluster]:
+def searched_clusters(ctx: Context) -> list[Cluster]:
     body = ctx.body()
 
     def build() -> list[Cluster]:
@@ -33,7 +31,7 @@ def searched_clusters(ctx: "Context") -> list[Cluster]:
     return ctx.app.cached(ctx.listing_key(), build)
 
 
-def clusters_search(ctx: "Context") -> dict:
+def clusters_search(ctx: Context) -> dict:
     """`POST /v1/dashboard/spectroclusters/search` -> `v1SpectroClustersSummary` (paged).
 
     Deleted clusters are listed unless the body filters `isDeleted` = false (REFERENCE.md 8).
@@ -41,19 +39,19 @@ def clusters_search(ctx: "Context") -> dict:
     return ctx.page(searched_clusters(ctx), lambda c: shapes_clusters.summary(ctx.fleet, c))
 
 
-def clusters_metadata_search(ctx: "Context") -> dict:
+def clusters_metadata_search(ctx: Context) -> dict:
     """`POST /v1/dashboard/spectroclusters/metadata/search`: paged like the search, lighter items."""
     return ctx.page(searched_clusters(ctx), lambda c: shapes_clusters.meta_summary(ctx.fleet, c))
 
 
-def clusters_meta(ctx: "Context") -> list:
+def clusters_meta(ctx: Context) -> list:
     """`GET /v1/dashboard/spectroclusters/meta`: a bare JSON array of every visible cluster."""
     with ctx.fleet.lock:
         items = list(ctx.fleet.visible_clusters(ctx.scope, ctx.app.tenant_sees_all))
     return [shapes_clusters.cluster_meta(ctx.fleet, c) for c in items]
 
 
-def clusters_metadata(ctx: "Context") -> dict:
+def clusters_metadata(ctx: Context) -> dict:
     """`GET`/`POST /v1/dashboard/spectroclusters/metadata` -> `{items: [v1ObjectMeta]}` (unpaginated)."""
     with ctx.fleet.lock:
         items = [c for c in ctx.fleet.visible_clusters(ctx.scope, ctx.app.tenant_sees_all) if c.state != "Deleted"]
@@ -79,35 +77,35 @@ def clusters_metadata(ctx: "Context") -> dict:
     return {"items": [shapes_clusters.meta(ctx.fleet, c) for c in items]}
 
 
-def cluster(ctx: "Context", uid: str) -> Cluster:
+def cluster(ctx: Context, uid: str) -> Cluster:
     record = ctx.fleet.clusters.get(uid)
     if record is None or not ctx.visible(record.project):
         raise not_found("Cluster", uid)
     return record
 
 
-def cluster_get(ctx: "Context", uid: str) -> dict:
+def cluster_get(ctx: Context, uid: str) -> dict:
     """`GET /v1/spectroclusters/{uid}` -> `v1SpectroCluster`."""
     return shapes_clusters.full(ctx.fleet, cluster(ctx, uid))
 
 
-def cluster_summary(ctx: "Context", uid: str) -> dict:
+def cluster_summary(ctx: Context, uid: str) -> dict:
     """`GET /v1/dashboard/spectroclusters/{uid}` and `/overview` -> `v1SpectroClusterUidSummary`."""
     return shapes_clusters.uid_summary(ctx.fleet, cluster(ctx, uid))
 
 
-def cluster_status(ctx: "Context", uid: str) -> dict:
+def cluster_status(ctx: Context, uid: str) -> dict:
     """`GET /v1/spectroclusters/{uid}/status` -> `v1SpectroClusterStatusEntity`."""
     return {"status": {"state": cluster(ctx, uid).state}}
 
 
-def cluster_profiles(ctx: "Context", uid: str) -> dict:
+def cluster_profiles(ctx: Context, uid: str) -> dict:
     """`GET /v1/spectroclusters/{uid}/profiles` -> `v1SpectroClusterProfileList`."""
     c = cluster(ctx, uid)
     return shapes_clusters.profile_list(ctx.fleet, [c.infra, *c.addons])
 
 
-def cluster_edge_hosts(ctx: "Context", uid: str) -> dict:
+def cluster_edge_hosts(ctx: Context, uid: str) -> dict:
     """`GET /v1/spectroclusters/{uid}/edge-native/edgeHosts` -> `v1EdgeHostDevices`."""
     c = cluster(ctx, uid)
     return {"items": [shapes_edgehosts.device_full(ctx.fleet, h) for h in c.hosts]}
@@ -126,7 +124,7 @@ SCHEMA_PROPERTIES = {
 }
 
 
-def search_schema(ctx: "Context", names: dict[str, str] | None = None) -> dict:
+def search_schema(ctx: Context, names: dict[str, str] | None = None) -> dict:
     """`GET .../search/schema` -> `v1SearchFilterSchemaSpec`: the properties the simulator filters on."""
     props = []
     for name, kind in (names or SCHEMA_PROPERTIES).items():
@@ -134,7 +132,7 @@ def search_schema(ctx: "Context", names: dict[str, str] | None = None) -> dict:
     return {"schema": {"properties": props}}
 
 
-def search_input(ctx: "Context") -> dict:
+def search_input(ctx: Context) -> dict:
     """`GET /v1/dashboard/spectroclusters/search/input` -> `v1ClusterSearchInputSpec`."""
     with ctx.fleet.lock:
         clusters = list(ctx.fleet.visible_clusters(ctx.scope, ctx.app.tenant_sees_all))
@@ -149,12 +147,12 @@ def search_input(ctx: "Context") -> dict:
 # --- cluster profiles -------------------------------------------------------------------------------
 
 
-def visible_versions(ctx: "Context") -> list[ProfileVersion]:
+def visible_versions(ctx: Context) -> list[ProfileVersion]:
     families = ctx.fleet.visible_families(ctx.scope, ctx.app.tenant_sees_all)
     return [v for f in families for v in f.versions]
 
 
-def profiles_search(ctx: "Context") -> dict:
+def profiles_search(ctx: Context) -> dict:
     """`POST /v1/dashboard/clusterprofiles` -> `v1ClusterProfilesSummary`: one item per version.
 
     With a ProjectUid the listing holds the project's profiles and the tenant's, so a client that
@@ -171,36 +169,36 @@ def profiles_search(ctx: "Context") -> dict:
     return ctx.page(items, lambda v: shapes_profiles.profile_summary(ctx.fleet, v, users_in_scope(ctx, v)))
 
 
-def users_in_scope(ctx: "Context", v: ProfileVersion) -> list[Cluster]:
+def users_in_scope(ctx: Context, v: ProfileVersion) -> list[Cluster]:
     """The clusters using a version that the request's scope can see (all of them in tenant scope)."""
     return ctx.fleet.version_users(ctx.scope).get(v.uid, [])
 
 
-def profiles_metadata(ctx: "Context") -> dict:
+def profiles_metadata(ctx: Context) -> dict:
     """`GET /v1/dashboard/clusterprofiles/metadata` -> `v1ClusterProfilesMetadata` (unpaginated)."""
     with ctx.fleet.lock:
         return {"items": [shapes_profiles.profile_metadata(v) for v in visible_versions(ctx)]}
 
 
-def version(ctx: "Context", uid: str) -> ProfileVersion:
+def version(ctx: Context, uid: str) -> ProfileVersion:
     record = ctx.fleet.versions.get(uid)
     if record is None or not ctx.visible(record.family.project) and record.family.project is not None:
         raise not_found("Cluster profile", uid)
     return record
 
 
-def profile_summary(ctx: "Context", uid: str) -> dict:
+def profile_summary(ctx: Context, uid: str) -> dict:
     """`GET /v1/dashboard/clusterprofiles/{uid}` -> `v1ClusterProfileSummary`."""
     v = version(ctx, uid)
     return shapes_profiles.profile_summary(ctx.fleet, v, users_in_scope(ctx, v))
 
 
-def profile_get(ctx: "Context", uid: str) -> dict:
+def profile_get(ctx: Context, uid: str) -> dict:
     """`GET /v1/clusterprofiles/{uid}` -> `v1ClusterProfile` with the clusters that use this version."""
     v = version(ctx, uid)
     return shapes_profiles.profile_full(ctx.fleet, v, users_in_scope(ctx, v))
 
 
-def profile_packs(ctx: "Context", uid: str) -> dict:
+def profile_packs(ctx: Context, uid: str) -> dict:
     """`GET /v1/clusterprofiles/{uid}/packs` -> `v1ClusterProfilePacksEntities`."""
     return shapes_profiles.profile_packs(ctx.fleet, version(ctx, uid))

@@ -3,14 +3,14 @@
 import gc
 import random
 
-from palette_sim import catalog
-from palette_sim.fleet import EPOCH, Fleet
-from palette_sim.logs import TENANT, ColumnLog
-from palette_sim.records import Cluster, EdgeHost, Pack, Person, ProfileFamily, ProfileVersion, Project
+from palette_sim.fleet import catalog
+from palette_sim.fleet.catalog import CLUSTER_REASONS, HOST_REASON_BASE, HOST_REASONS
+from palette_sim.fleet.fleet import EPOCH, Fleet
+from palette_sim.fleet.logs import TENANT, ColumnLog
+from palette_sim.fleet.records import Cluster, EdgeHost, Pack, Person, ProfileFamily, ProfileVersion, Project
 
 DAY = 86400.0
 ORGS = ("acme", "globex", "initech", "umbrella-retail", "contoso", "northwind", "wayne-logistics")
-AUDIT_ACTIONS = ("create", "update", "delete", "publish", "deploy", "activity", "action")
 CLUSTER_STATES = (
     ("Running", 0.86),
     ("Provisioning", 0.03),
@@ -20,24 +20,6 @@ CLUSTER_STATES = (
     ("Importing", 0.015),
     ("Deleted", 0.025),
 )
-# (reason, severity, component, involved kind); messages are rendered in shapes_logs.
-CLUSTER_REASONS = (
-    ("NodeNotReady", "Warning", "node-controller", "Machine"),
-    ("NodeReady", "Normal", "node-controller", "Machine"),
-    ("BackOff", "Warning", "kubelet", "Pod"),
-    ("Scheduled", "Normal", "default-scheduler", "Pod"),
-    ("PackDeployed", "Normal", "palette-agent", "Pack"),
-    ("HeartbeatMissed", "Warning", "palette-agent", "SpectroCluster"),
-    ("UpgradeStarted", "Normal", "palette-agent", "SpectroCluster"),
-    ("CertificateExpiring", "Warning", "cert-manager", "Certificate"),
-)
-HOST_REASONS = (
-    ("EdgeHostHeartbeatMissed", "Warning", "stylus", "EdgeHost"),
-    ("EdgeHostRegistered", "Normal", "stylus", "EdgeHost"),
-    ("EdgeHostRebooted", "Normal", "stylus", "EdgeHost"),
-    ("DiskPressure", "Warning", "kubelet", "Node"),
-)
-HOST_REASON_BASE = len(CLUSTER_REASONS)  # event codes of edge hosts start here
 
 
 def weighted(rng: random.Random, pairs: tuple | list) -> object:

@@ -7,15 +7,46 @@ nor counted in the stats. Bodies are JSON; every answer is JSON.
 
 import json
 import secrets
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from werkzeug.wrappers import Request, Response
 
-from palette_sim.fleet import iso
+from palette_sim.fleet.churn import Churn
+from palette_sim.fleet.clock import SimClock
+from palette_sim.fleet.fleet import Fleet, iso
+from palette_sim.harness.faults import Faults
+from palette_sim.harness.ratelimit import RateLimiter
+from palette_sim.harness.stats import Stats
 
-if TYPE_CHECKING:
-    from palette_sim.app import SimApp
+
+class Sessions(Protocol):
+    """Sessions a control call can end: the Palette API's tokens, or one Edge Host API's."""
+
+    def revoke_all(self) -> None: ...
+
+
+class Tokens(Sessions, Protocol):
+    generation: int
+    ttl: float
+
+
+class Simulator(Protocol):
+    """What the control endpoint reaches of the app it controls (`palette_sim.palette.app.SimApp`)."""
+
+    fleet: Fleet
+    clock: SimClock
+    churn: Churn
+    faults: Faults
+    limiter: RateLimiter
+    stats: Stats
+    tokens: Tokens
+    edge_apps: Sequence[Sessions]
+    edge_info: dict
+    email: str
+    tenant_sees_all: bool
+    control_key: str | None
+
 
 HEADER = "X-Sim-Control-Key"
 
@@ -38,7 +69,7 @@ def read_json(request: Request) -> dict:
     return body
 
 
-def stats(app: "SimApp", request: Request, body: dict) -> dict:
+def stats(app: Simulator, request: Request, body: dict) -> dict:
     out = app.stats.snapshot()
     out["faultsInjected"] = dict(app.faults.injected)
     out["tokenGeneration"] = app.tokens.generation
@@ -47,13 +78,13 @@ def stats(app: "SimApp", request: Request, body: dict) -> dict:
     return out
 
 
-def stats_reset(app: "SimApp", request: Request, body: dict) -> dict:
+def stats_reset(app: Simulator, request: Request, body: dict) -> dict:
     app.stats.reset()
     app.faults.injected.clear()
     return stats(app, request, body)
 
 
-def faults(app: "SimApp", request: Request, body: dict) -> dict:
+def faults(app: Simulator, request: Request, body: dict) -> dict:
     if request.method == "DELETE":
         return app.faults.clear()
     if request.method in ("PUT", "POST", "PATCH"):
@@ -61,14 +92,14 @@ def faults(app: "SimApp", request: Request, body: dict) -> dict:
     return app.faults.describe()
 
 
-def revoke(app: "SimApp", request: Request, body: dict) -> dict:
+def revoke(app: Simulator, request: Request, body: dict) -> dict:
     app.tokens.revoke_all()
     for edge in app.edge_apps:
         edge.revoke_all()
     return {"revoked": True, "tokenGeneration": app.tokens.generation, "edgeServers": len(app.edge_apps)}
 
 
-def clock(app: "SimApp", request: Request, body: dict) -> dict:
+def clock(app: Simulator, request: Request, body: dict) -> dict:
     """`{"jump": s}` moves the served clock only; `{"advance": s}` lets simulated time pass (churn runs)."""
     if request.method == "POST":
         for key in ("jump", "advance"):
@@ -89,7 +120,7 @@ def clock(app: "SimApp", request: Request, body: dict) -> dict:
     }
 
 
-def churn(app: "SimApp", request: Request, body: dict) -> dict:
+def churn(app: Simulator, request: Request, body: dict) -> dict:
     if request.method in ("PUT", "POST"):
         rate = body.get("rate")
         if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
@@ -98,7 +129,7 @@ def churn(app: "SimApp", request: Request, body: dict) -> dict:
     return {"rate": app.churn.rate, "ticks": app.churn.ticks, "changes": dict(app.churn.counts)}
 
 
-def ratelimit(app: "SimApp", request: Request, body: dict) -> dict:
+def ratelimit(app: Simulator, request: Request, body: dict) -> dict:
     if request.method in ("PUT", "POST"):
         scale = body.get("scale", app.limiter.scale)
         if isinstance(scale, bool) or not isinstance(scale, int | float) or scale < 0:
@@ -107,12 +138,12 @@ def ratelimit(app: "SimApp", request: Request, body: dict) -> dict:
     return {"scale": app.limiter.scale}
 
 
-def ratelimit_reset(app: "SimApp", request: Request, body: dict) -> dict:
+def ratelimit_reset(app: Simulator, request: Request, body: dict) -> dict:
     app.limiter.reset()
     return {"scale": app.limiter.scale, "refilled": True}
 
 
-def fleet(app: "SimApp", request: Request, body: dict) -> dict:
+def fleet(app: Simulator, request: Request, body: dict) -> dict:
     f = app.fleet
     with f.lock:
         return {
@@ -136,7 +167,7 @@ def fleet(app: "SimApp", request: Request, body: dict) -> dict:
         }
 
 
-def edge(app: "SimApp", request: Request, body: dict) -> dict:
+def edge(app: Simulator, request: Request, body: dict) -> dict:
     """The Edge Host API's address and which hosts are slow or unreachable; POST {address, reach} changes one."""
     hosts = app.fleet.hosts_by_ip
     if request.method == "POST":
@@ -166,7 +197,7 @@ ROUTES: dict[str, tuple[tuple[str, ...], Callable]] = {
 }
 
 
-def dispatch(app: "SimApp", request: Request) -> Response:
+def dispatch(app: Simulator, request: Request) -> Response:
     if not app.control_key:
         return problem(404, "ResourceNotFound", f"{request.method} {request.path} not found")
     if not secrets.compare_digest(request.headers.get(HEADER, ""), app.control_key):

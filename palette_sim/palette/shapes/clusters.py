@@ -1,8 +1,8 @@
 """Cluster shapes: search items, metadata forms, the full object and the summaries (REFERENCE.md 8)."""
 
-from palette_sim.fleet import Fleet, iso
-from palette_sim.records import Cluster
-from palette_sim.shapes_common import (
+from palette_sim.fleet.fleet import Fleet, iso
+from palette_sim.fleet.records import Cluster
+from palette_sim.palette.shapes.common import (
     frozen,
     geo_location,
     location,
@@ -14,7 +14,7 @@ from palette_sim.shapes_common import (
     template_meta,
 )
 
-# Pieces every cluster shares, pruned once (see palette_sim.omitempty).
+# Pieces every cluster shares, pruned once (see palette_sim.palette.omitempty).
 NO_COST = frozen({"total": 0, "cloud": {"compute": 0, "storage": 0, "total": 0}})
 CLUSTER_CONFIG = frozen({"timezone": "UTC"})
 NOT_IMPORTED = frozen({"state": "", "isBrownfield": False, "importLink": ""})

@@ -2,7 +2,7 @@
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from palette_sim.app import SimApp
+from palette_sim.palette.app import SimApp
 
 
 class PaletteHandler(WSGIRequestHandler):

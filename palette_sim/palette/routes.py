@@ -2,10 +2,10 @@
 
 from werkzeug.routing import Map, Rule
 
-from palette_sim import handlers_clusters as hc
-from palette_sim import handlers_edgehosts as he
-from palette_sim import handlers_events as hv
-from palette_sim import handlers_tenant as ht
+from palette_sim.palette.handlers import clusters as hc
+from palette_sim.palette.handlers import edgehosts as he
+from palette_sim.palette.handlers import events as hv
+from palette_sim.palette.handlers import tenant as ht
 
 # (path, methods, handler). Werkzeug prefers static rules over converter rules for the same path.
 ROUTES = (

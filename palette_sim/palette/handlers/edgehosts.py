@@ -1,12 +1,10 @@
 """Edge hosts on the Palette side (REFERENCE.md 10)."""
 
-from typing import TYPE_CHECKING
-
-from palette_sim import shapes_clusters, shapes_edgehosts
-from palette_sim.errors import BadRequest, not_found
-from palette_sim.handlers_clusters import search_schema
-from palette_sim.records import EdgeHost
-from palette_sim.search import (
+from palette_sim.fleet.records import EdgeHost
+from palette_sim.palette.context import Context
+from palette_sim.palette.errors import BadRequest, not_found
+from palette_sim.palette.handlers.clusters import search_schema
+from palette_sim.palette.search import (
     HOST_PROPERTIES,
     HOST_SORT,
     as_dict,
@@ -15,9 +13,8 @@ from palette_sim.search import (
     search_predicate,
     sort_records,
 )
-
-if TYPE_CHECKING:
-    from palette_sim.app import Context
+from palette_sim.palette.shapes import clusters as shapes_clusters
+from palette_sim.palette.shapes import edgehosts as shapes_edgehosts
 
 HOST_SORT_FIELDS = {
     "name": lambda h: h.host_id,
@@ -27,7 +24,7 @@ HOST_SORT_FIELDS = {
 }
 
 
-def hosts_search(ctx: "Context") -> dict:
+def hosts_search(ctx: Context) -> dict:
     """`POST /v1/dashboard/edgehosts/search` -> `v1EdgeHostsSearchSummary` (paged)."""
     body = ctx.body()
 
@@ -42,13 +39,13 @@ def hosts_search(ctx: "Context") -> dict:
     return ctx.page(items, lambda h: shapes_edgehosts.search_item(ctx.fleet, h))
 
 
-def hosts_search_schema(ctx: "Context") -> dict:
+def hosts_search_schema(ctx: Context) -> dict:
     """`GET /v1/dashboard/edgehosts/search/schema`."""
     names = {"name": "string", "state": "string", "healthState": "string", "architecture": "string", "tags": "string"}
     return search_schema(ctx, names)
 
 
-def hosts_metadata(ctx: "Context") -> dict:
+def hosts_metadata(ctx: Context) -> dict:
     """`GET /v1/edgehosts/metadata` -> `v1EdgeHostsMeta` (unpaginated); `quickFilter=unusedEdgeHosts`."""
     args = ctx.request.args
     kind, quick = args.get("type"), args.get("quickFilter")
@@ -65,7 +62,7 @@ def hosts_metadata(ctx: "Context") -> dict:
     return {"edgeHosts": [shapes_edgehosts.host_meta(h) for h in hosts]}
 
 
-def appliances_metadata(ctx: "Context") -> dict:
+def appliances_metadata(ctx: Context) -> dict:
     """`POST /v1/dashboard/appliances/metadata` -> `v1EdgeHostsMetadataSummary` (unpaginated)."""
     body = ctx.body()
     spec = as_dict(body.get("filter"), "filter")
@@ -80,24 +77,24 @@ def appliances_metadata(ctx: "Context") -> dict:
     return {"items": [shapes_edgehosts.search_item(ctx.fleet, h) for h in hosts]}
 
 
-def host(ctx: "Context", uid: str) -> EdgeHost:
+def host(ctx: Context, uid: str) -> EdgeHost:
     record = ctx.fleet.hosts.get(uid)
     if record is None or not ctx.visible(record.project):
         raise not_found("EdgeHost", uid)
     return record
 
 
-def host_get(ctx: "Context", uid: str) -> dict:
+def host_get(ctx: Context, uid: str) -> dict:
     """`GET /v1/edgehosts/{uid}` -> `v1EdgeHostDevice`."""
     return shapes_edgehosts.device_full(ctx.fleet, host(ctx, uid))
 
 
-def host_profiles(ctx: "Context", uid: str) -> dict:
+def host_profiles(ctx: Context, uid: str) -> dict:
     """`GET /v1/edgehosts/{uid}/profiles` -> `v1SpectroClusterProfileList`."""
     return shapes_clusters.profile_list(ctx.fleet, shapes_edgehosts.profile_versions(host(ctx, uid)))
 
 
-def hosts_list(ctx: "Context") -> dict:
+def hosts_list(ctx: Context) -> dict:
     """Deprecated `GET /v1/edgehosts` -> `v1EdgeHostDevices`: everything at once and, as observed, no listmeta."""
     kind = ctx.request.args.get("type")
     with ctx.fleet.lock:

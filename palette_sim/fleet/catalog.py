@@ -171,3 +171,24 @@ PEOPLE = (
     ("Ana", "Costa"),
 )
 TEAMS = ("edge-ops", "platform", "sre", "security", "app-dev")
+
+# What audits and events say. The generator, churn and the log shapes all read these.
+AUDIT_ACTIONS = ("create", "update", "delete", "publish", "deploy", "activity", "action")
+# (reason, severity, component, involved kind); messages are rendered in palette_sim.palette.shapes.logs.
+CLUSTER_REASONS = (
+    ("NodeNotReady", "Warning", "node-controller", "Machine"),
+    ("NodeReady", "Normal", "node-controller", "Machine"),
+    ("BackOff", "Warning", "kubelet", "Pod"),
+    ("Scheduled", "Normal", "default-scheduler", "Pod"),
+    ("PackDeployed", "Normal", "palette-agent", "Pack"),
+    ("HeartbeatMissed", "Warning", "palette-agent", "SpectroCluster"),
+    ("UpgradeStarted", "Normal", "palette-agent", "SpectroCluster"),
+    ("CertificateExpiring", "Warning", "cert-manager", "Certificate"),
+)
+HOST_REASONS = (
+    ("EdgeHostHeartbeatMissed", "Warning", "stylus", "EdgeHost"),
+    ("EdgeHostRegistered", "Normal", "stylus", "EdgeHost"),
+    ("EdgeHostRebooted", "Normal", "stylus", "EdgeHost"),
+    ("DiskPressure", "Warning", "kubelet", "Node"),
+)
+HOST_REASON_BASE = len(CLUSTER_REASONS)  # event codes of edge hosts start here

@@ -8,18 +8,16 @@ the same seed and rate. Ticks are applied lazily, when a request arrives or the 
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from palette_sim import catalog, generate
-from palette_sim.fleet import Fleet
-from palette_sim.generate import CLUSTER_REASONS, HOST_REASON_BASE, HOST_REASONS, FleetRandom, weighted
-from palette_sim.records import Cluster, EdgeHost, Pack, ProfileVersion
-
-if TYPE_CHECKING:
-    from palette_sim.app import SimClock
+from palette_sim.fleet import catalog, generate
+from palette_sim.fleet.catalog import AUDIT_ACTIONS, CLUSTER_REASONS, HOST_REASON_BASE, HOST_REASONS
+from palette_sim.fleet.clock import SimClock
+from palette_sim.fleet.fleet import Fleet
+from palette_sim.fleet.generate import FleetRandom, weighted
+from palette_sim.fleet.records import Cluster, EdgeHost, Pack, ProfileVersion
 
 TICK = 1.0
-ACTIONS = {name: i for i, name in enumerate(generate.AUDIT_ACTIONS)}
+ACTIONS = {name: i for i, name in enumerate(AUDIT_ACTIONS)}
 REASONS = {r[0]: i for i, r in enumerate(CLUSTER_REASONS)} | {
     r[0]: HOST_REASON_BASE + i for i, r in enumerate(HOST_REASONS)
 }
@@ -35,7 +33,7 @@ NEXT_STATE = {
 
 
 class Churn:
-    def __init__(self, fleet: Fleet, rate: float, clock: "SimClock") -> None:
+    def __init__(self, fleet: Fleet, rate: float, clock: SimClock) -> None:
         self.fleet = fleet
         self.rate = rate
         self.clock = clock

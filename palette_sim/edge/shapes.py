@@ -1,10 +1,10 @@
 """What an edge host says about itself on its Edge Host API (REFERENCE.md 13, Edge spec)."""
 
-from palette_sim import catalog
-from palette_sim.fleet import Fleet, iso
-from palette_sim.records import Cluster, EdgeHost
-from palette_sim.shapes_clusters import k8s_version
-from palette_sim.shapes_edgehosts import nic
+from palette_sim.fleet import catalog
+from palette_sim.fleet.fleet import Fleet, iso
+from palette_sim.fleet.records import Cluster, EdgeHost
+from palette_sim.palette.shapes.clusters import k8s_version
+from palette_sim.palette.shapes.edgehosts import nic
 
 DAY = 86400.0
 

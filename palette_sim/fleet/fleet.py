@@ -1,6 +1,6 @@
 """The fleet: every record the simulator serves, with the indexes that keep each page cheap.
 
-`Fleet.generate(seed, ...)` builds one deterministically (see `palette_sim.generate`). Listings
+`generate_fleet(seed, ...)` builds one deterministically (`palette_sim.fleet.generate`). Listings
 read the per-project lists kept here instead of filtering the whole fleet on every request.
 """
 
@@ -10,10 +10,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from palette_sim.logs import ColumnLog
-from palette_sim.records import Cluster, EdgeHost, Person, ProfileFamily, ProfileVersion, Project
+from palette_sim.fleet.logs import ColumnLog
+from palette_sim.fleet.records import Cluster, EdgeHost, Person, ProfileFamily, ProfileVersion, Project
 
-# Fixed default anchor ("now" of a generated fleet) so that Fleet.generate(seed) is byte-identical
+# Fixed default anchor ("now" of a generated fleet) so that generate_fleet(seed) is byte-identical
 # across runs; the CLI anchors at the start time instead (see __main__).
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -64,13 +64,6 @@ class Fleet:
     version: int = 0  # bumped on every change, so listing caches know when to recompute
     lock: threading.RLock = field(default_factory=threading.RLock)
     users_cache: tuple[int, dict] | None = None
-
-    @classmethod
-    def generate(cls, seed: int = 1, projects: int = 3, clusters: int = 200, **sizes: int) -> "Fleet":
-        """A deterministic fleet; see palette_sim.generate.generate_fleet for the keyword sizes."""
-        from palette_sim.generate import generate_fleet
-
-        return generate_fleet(seed=seed, projects=projects, clusters=clusters, **sizes)
 
     # --- registration (used by generation and churn) ------------------------------------------
 

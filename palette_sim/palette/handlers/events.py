@@ -1,13 +1,10 @@
 """Component events: the tenant/project listing and the per-object form (REFERENCE.md 12)."""
 
 import re
-from typing import TYPE_CHECKING
 
-from palette_sim import shapes_logs
-from palette_sim.errors import BadRequest, not_found
-
-if TYPE_CHECKING:
-    from palette_sim.app import Context
+from palette_sim.palette.context import Context
+from palette_sim.palette.errors import BadRequest, not_found
+from palette_sim.palette.shapes import logs as shapes_logs
 
 OBJECT_KINDS = ("spectrocluster", "edgehost")
 EVENT_FILTERS = (
@@ -61,7 +58,7 @@ def project_fields(item: dict, fields: list[str]) -> dict:
     return out
 
 
-def render_events(ctx: "Context", positions: object) -> dict:
+def render_events(ctx: Context, positions: object) -> dict:
     args = ctx.request.args
     fields = [f for f in args.get("fields", "").split(",") if f]
     reverse = newest_first(args.get("orderBy", ""))
@@ -73,7 +70,7 @@ def render_events(ctx: "Context", positions: object) -> dict:
     return ctx.page(positions, render, reverse=reverse)
 
 
-def event_predicate(ctx: "Context", terms: list[tuple[str, str]]):
+def event_predicate(ctx: Context, terms: list[tuple[str, str]]):
     fleet = ctx.fleet
     log = fleet.events
 
@@ -93,7 +90,7 @@ def event_predicate(ctx: "Context", terms: list[tuple[str, str]]):
     return predicate
 
 
-def events_list(ctx: "Context") -> dict:
+def events_list(ctx: Context) -> dict:
     """`GET /v1/events/components` -> `v1Events`: events of the objects visible in the scope."""
     fleet = ctx.fleet
     terms = parse_filters(ctx.request.args.get("filters", ""))
@@ -107,7 +104,7 @@ def events_list(ctx: "Context") -> dict:
     return render_events(ctx, positions)
 
 
-def events_of_object(ctx: "Context", kind: str, uid: str) -> dict:
+def events_of_object(ctx: Context, kind: str, uid: str) -> dict:
     """`GET /v1/events/components/{objectKind}/{objectUid}`."""
     fleet = ctx.fleet
     if kind not in OBJECT_KINDS:

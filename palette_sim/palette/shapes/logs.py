@@ -1,7 +1,7 @@
 """Audit and event shapes, rendered from a ColumnLog position (REFERENCE.md 11, 12)."""
 
-from palette_sim.fleet import Fleet, iso
-from palette_sim.generate import AUDIT_ACTIONS, CLUSTER_REASONS, HOST_REASON_BASE, HOST_REASONS
+from palette_sim.fleet.catalog import AUDIT_ACTIONS, CLUSTER_REASONS, HOST_REASON_BASE, HOST_REASONS
+from palette_sim.fleet.fleet import Fleet, iso
 
 LABELS = {
     "spectrocluster": "Cluster",

@@ -2,8 +2,8 @@
 
 import random
 
-from palette_sim.fleet import Fleet, iso
-from palette_sim.records import EdgeHost
+from palette_sim.fleet.fleet import Fleet, iso
+from palette_sim.fleet.records import EdgeHost
 
 DAY = 86400.0
 

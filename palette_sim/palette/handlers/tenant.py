@@ -1,28 +1,25 @@
 """Auth, users, projects, audits and events (REFERENCE.md 2, 7, 11, 12)."""
 
 import secrets
-from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
 
-from palette_sim import shapes_logs, shapes_profiles
-from palette_sim.errors import BadRequest, ResourceNotFound, Unauthorized, ok
-from palette_sim.fleet import parse_time
-from palette_sim.generate import AUDIT_ACTIONS
-from palette_sim.search import PROJECT_SORT, as_dict, filter_string, sort_records
-
-if TYPE_CHECKING:
-    from palette_sim.app import Context
-
+from palette_sim.fleet.catalog import AUDIT_ACTIONS
+from palette_sim.fleet.fleet import parse_time
+from palette_sim.palette.context import Context
+from palette_sim.palette.errors import BadRequest, ResourceNotFound, Unauthorized, ok
+from palette_sim.palette.search import PROJECT_SORT, as_dict, filter_string, sort_records
+from palette_sim.palette.shapes import logs as shapes_logs
+from palette_sim.palette.shapes import profiles as shapes_profiles
 
 # --- auth -------------------------------------------------------------------------------------------
 
 
-def set_cookie_wanted(ctx: "Context") -> bool:
+def set_cookie_wanted(ctx: Context) -> bool:
     return ctx.request.args.get("setCookie", "true").lower() != "false"
 
 
-def token_response(ctx: "Context", token: str) -> Response:
+def token_response(ctx: Context, token: str) -> Response:
     response = ok({"Authorization": token, "isMfa": False})
     if set_cookie_wanted(ctx):
         # The cookie's name is not documented (REFERENCE.md 15); the simulator never reads it back.
@@ -30,7 +27,7 @@ def token_response(ctx: "Context", token: str) -> Response:
     return response
 
 
-def authenticate(ctx: "Context") -> Response:
+def authenticate(ctx: Context) -> Response:
     """`POST /v1/auth/authenticate`: `v1AuthLogin` -> `v1UserToken`."""
     body = ctx.body()
     email, org, password = body.get("emailId"), body.get("org"), body.get("password")
@@ -47,7 +44,7 @@ def authenticate(ctx: "Context") -> Response:
     return token_response(ctx, app.tokens.issue(email, app.clock.now()))
 
 
-def refresh(ctx: "Context", token: str) -> Response:
+def refresh(ctx: Context, token: str) -> Response:
     """`GET /v1/auth/refresh/{token}`: a new token for the same session, while the old one is valid."""
     app = ctx.app
     claims = app.tokens.verify(token, app.clock.now())
@@ -56,12 +53,12 @@ def refresh(ctx: "Context", token: str) -> Response:
     return token_response(ctx, app.tokens.issue(claims["sub"], app.clock.now(), session=claims["sid"]))
 
 
-def users_info(ctx: "Context") -> dict:
+def users_info(ctx: Context) -> dict:
     """`GET /v1/users/info` -> `v1UserInfo`."""
     return {"orgName": ctx.fleet.org, "tenantUid": ctx.fleet.tenant_uid, "userUid": ctx.fleet.people[0].uid}
 
 
-def users_list(ctx: "Context") -> dict:
+def users_list(ctx: Context) -> dict:
     """`GET /v1/users` -> `v1Users` (paged)."""
     return ctx.page(list(range(len(ctx.fleet.people))), lambda i: shapes_profiles.user_item(ctx.fleet, i))
 
@@ -69,7 +66,7 @@ def users_list(ctx: "Context") -> dict:
 # --- projects ---------------------------------------------------------------------------------------
 
 
-def projects_search(ctx: "Context") -> dict:
+def projects_search(ctx: Context) -> dict:
     """`POST /v1/dashboard/projects` -> `v1ProjectsSummary`. Projects are tenant-scoped (REFERENCE.md 3)."""
     body = ctx.body()
     spec = as_dict(body.get("filter"), "filter")
@@ -84,7 +81,7 @@ def projects_search(ctx: "Context") -> dict:
     return ctx.page(items, lambda p: shapes_profiles.project_summary(ctx.fleet, p))
 
 
-def projects_metadata(ctx: "Context") -> dict:
+def projects_metadata(ctx: Context) -> dict:
     """`GET /v1/dashboard/projects/metadata` -> `v1ProjectsMetadata` (unpaginated)."""
     name = ctx.request.args.get("name")
     return {
@@ -94,7 +91,7 @@ def projects_metadata(ctx: "Context") -> dict:
     }
 
 
-def project_get(ctx: "Context", uid: str) -> dict:
+def project_get(ctx: Context, uid: str) -> dict:
     """`GET /v1/projects/{uid}` -> `v1Project`."""
     project = ctx.fleet.project(uid)
     if project is None:
@@ -102,7 +99,7 @@ def project_get(ctx: "Context", uid: str) -> dict:
     return shapes_profiles.project_full(ctx.fleet, project)
 
 
-def projects_list(ctx: "Context") -> dict:
+def projects_list(ctx: Context) -> dict:
     """Deprecated `GET /v1/projects`: as observed, it ignores paging and returns the first 50 rows.
 
     `listmeta.count` is the true total and `continue` is empty, so only a client that compares
@@ -118,7 +115,7 @@ def projects_list(ctx: "Context") -> dict:
 # --- audits -----------------------------------------------------------------------------------------
 
 
-def time_arg(ctx: "Context", name: str) -> float | None:
+def time_arg(ctx: Context, name: str) -> float | None:
     value = ctx.request.args.get(name)
     if not value:
         return None
@@ -128,7 +125,7 @@ def time_arg(ctx: "Context", name: str) -> float | None:
         raise BadRequest(f"{name} must be an RFC 3339 date-time") from None
 
 
-def audits_list(ctx: "Context") -> dict:
+def audits_list(ctx: Context) -> dict:
     """`GET /v1/audits` -> `v1Audits`, newest first, filtered by time window, scope and the other params."""
     fleet, args = ctx.fleet, ctx.request.args
     log = fleet.audits
@@ -166,18 +163,18 @@ def audits_list(ctx: "Context") -> dict:
     return ctx.page(positions, lambda pos: shapes_logs.audit(fleet, pos), reverse=True)
 
 
-def audit_position(ctx: "Context", uid: str) -> int:
+def audit_position(ctx: Context, uid: str) -> int:
     pos = ctx.fleet.audits.position(uid)
     if pos is None or (ctx.scope is not None and ctx.fleet.audits.project[pos] != ctx.fleet.project_index[ctx.scope]):
         raise ResourceNotFound(f"Audit '{uid}' not found")
     return pos
 
 
-def audit_get(ctx: "Context", uid: str) -> dict:
+def audit_get(ctx: Context, uid: str) -> dict:
     """`GET /v1/audits/{uid}` -> `v1Audit`."""
     return shapes_logs.audit(ctx.fleet, audit_position(ctx, uid))
 
 
-def audit_sysmsg(ctx: "Context", uid: str) -> dict:
+def audit_sysmsg(ctx: Context, uid: str) -> dict:
     """`GET /v1/audits/{uid}/sysMsg` -> `v1AuditSysMsg`."""
     return shapes_logs.audit_sysmsg(ctx.fleet, audit_position(ctx, uid))

@@ -1,9 +1,15 @@
 """Edge host shapes on the Palette side (REFERENCE.md 10)."""
 
-from palette_sim import catalog
-from palette_sim.fleet import Fleet
-from palette_sim.records import EdgeHost
-from palette_sim.shapes_common import object_meta, pack_ref_summary, project_meta, scope_annotations, template_full
+from palette_sim.fleet import catalog
+from palette_sim.fleet.fleet import Fleet
+from palette_sim.fleet.records import EdgeHost
+from palette_sim.palette.shapes.common import (
+    object_meta,
+    pack_ref_summary,
+    project_meta,
+    scope_annotations,
+    template_full,
+)
 
 
 def meta(fleet: Fleet, h: EdgeHost) -> dict:

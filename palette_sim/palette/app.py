@@ -5,44 +5,27 @@ socket (`python -m palette_sim`) or in-process through `httpx.WSGITransport(app=
 the per-IP rate limit reads REMOTE_ADDR either way.
 """
 
-import json
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from palette_sim import control, paging, routes
-from palette_sim.churn import Churn
-from palette_sim.errors import BadRequest, ResourceNotFound, Unauthorized, error, ok
-from palette_sim.faults import FaultConfig, Faults
-from palette_sim.fleet import Fleet
-from palette_sim.omitempty import PALETTE_KEEP, prune
-from palette_sim.ratelimit import RateLimiter, family_of
-from palette_sim.stats import Stats
-from palette_sim.tokens import TokenIssuer
-
-
-class SimClock:
-    """The simulator's notion of now: the fleet's anchor plus elapsed time, advances and jumps.
-
-    `advance` is simulated time passing (churn happens); `jump` moves the served clock only.
-    """
-
-    def __init__(self, anchor: float) -> None:
-        self.anchor = anchor
-        self.started = time.monotonic()
-        self.advanced = 0.0
-        self.jumped = 0.0
-
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started + self.advanced
-
-    def now(self) -> float:
-        return self.anchor + self.elapsed() + self.jumped
+from palette_sim.fleet.churn import Churn
+from palette_sim.fleet.clock import SimClock
+from palette_sim.fleet.fleet import Fleet
+from palette_sim.harness import control
+from palette_sim.harness.faults import FaultConfig, Faults
+from palette_sim.harness.ratelimit import RateLimiter, family_of
+from palette_sim.harness.stats import Stats
+from palette_sim.palette import paging, routes
+from palette_sim.palette.context import Context
+from palette_sim.palette.errors import BadRequest, ResourceNotFound, Unauthorized, error, ok
+from palette_sim.palette.omitempty import PALETTE_KEEP, prune
+from palette_sim.palette.tokens import TokenIssuer
 
 
 class SimApp:
@@ -77,7 +60,7 @@ class SimApp:
         self.stats = Stats()
         self.churn = Churn(fleet, churn, self.clock)
         self.edge_info = edge_info or {}
-        self.edge_apps: list = []  # EdgeApps serving this fleet (palette_sim.edge_server)
+        self.edge_apps: list = []  # EdgeApps serving this fleet (palette_sim.edge.server)
         self.url_map = routes.url_map()
         self._cache: OrderedDict[tuple, list] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -188,92 +171,3 @@ class SimApp:
             while len(self._cache) > 256:
                 self._cache.popitem(last=False)
         return value
-
-
-class Context:
-    """One request as the handlers see it: its scope, body and the paging helpers."""
-
-    def __init__(self, app: SimApp, request: Request) -> None:
-        self.app = app
-        self.fleet = app.fleet
-        self.request = request
-        self.scope = self.resolve_scope()
-
-    def resolve_scope(self) -> str | None:
-        """The project a request is scoped to: the ProjectUid header, or its query forms (REFERENCE.md 3)."""
-        r = self.request
-        uid = r.headers.get("ProjectUid") or r.args.get("ProjectUid") or r.args.get("projectUid") or None
-        if uid is not None and self.fleet.project(uid) is None:
-            raise ResourceNotFound(f"Project '{uid}' not found")
-        return uid
-
-    def body(self) -> dict:
-        raw = self.request.get_data()
-        if not raw.strip():
-            return {}
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise BadRequest("request body is not JSON") from None
-        if not isinstance(body, dict):
-            raise BadRequest("request body must be a JSON object")
-        return body
-
-    def visible(self, project: object) -> bool:
-        return self.fleet.in_scope(project, self.scope, self.app.tenant_sees_all)
-
-    def listing_key(self) -> tuple:
-        """What makes two requests the same listing: path, scope, other query args and the body.
-
-        The body counts by meaning (parsed, keys sorted), so re-serialising it does not break paging.
-        """
-        args = sorted(
-            (k, v) for k, v in self.request.args.items(multi=True) if k not in ("continue", "limit", "offset")
-        )
-        raw = self.request.get_data()
-        try:
-            body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw.strip() else b""
-        except ValueError:
-            body = raw
-        return (self.request.path, self.scope, body, tuple(args))
-
-    def page(self, items: Sequence, render: Callable[[object], dict], *, reverse: bool = False) -> dict:
-        """One page of `items` with `listmeta` (REFERENCE.md 4).
-
-        `offset` without a token is ignored, as public clients observed. A `limit` over 50 is refused
-        with 400, as a server validating the spec's `maximum: 50` would; 0 or none means 50.
-        `reverse` serves the sequence from its end (newest first for the time-ordered logs).
-        """
-        r = self.request
-        try:
-            limit = int(r.args.get("limit") or paging.MAX_LIMIT)
-        except ValueError:
-            raise BadRequest("limit must be an integer") from None
-        if limit > paging.MAX_LIMIT:
-            raise BadRequest(f"limit in query should be less than or equal to {paging.MAX_LIMIT}")
-        limit = paging.MAX_LIMIT if limit <= 0 else limit
-        path, scope, body, args = self.listing_key()
-        key = paging.listing_key(path, scope, body, repr(args))
-        token = r.args.get("continue", "")
-        offset = paging.read_token(self.app.secret, key, token) if token else 0
-        count = len(items)
-        stop = min(offset + limit, count)
-        if reverse:
-            chunk = [render(items[count - 1 - i]) for i in range(offset, stop)]
-        else:
-            chunk = [render(item) for item in items[offset:stop]]
-        next_offset = self.page_faults(offset, stop, limit)
-        meta = paging.listmeta(self.app.secret, key, next_offset, count, limit)
-        if token and self.app.faults.applies(r.path) and self.app.faults.roll("loop_rate"):
-            meta["continue"] = token  # the same token again: a client must not loop forever
-        return {"items": chunk, "listmeta": meta}
-
-    def page_faults(self, offset: int, stop: int, limit: int) -> int:
-        faults = self.app.faults
-        if not faults.applies(self.request.path) or stop <= offset:
-            return stop
-        if faults.roll("repeat_rate"):
-            return max(offset + 1, stop - faults.choice(tuple(range(1, max(2, limit // 2)))))
-        if faults.roll("drop_rate"):
-            return stop + faults.choice((1, 2, 3, 5, 8))
-        return stop

@@ -24,18 +24,18 @@ from typing import TYPE_CHECKING
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from palette_sim.edge_app import EdgeApp
-from palette_sim.tls import TlsIssuer
+from palette_sim.edge.app import EdgeApp
+from palette_sim.edge.tls import TlsIssuer
 
 if TYPE_CHECKING:
-    from palette_sim.app import SimApp
+    from palette_sim.palette.app import SimApp
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 SPARE_FDS = 256
 
 
 class EdgeHandler(WSGIRequestHandler):
-    disable_nagle_algorithm = True  # see palette_sim.server
+    disable_nagle_algorithm = True  # see palette_sim.palette.server
 
     def make_environ(self) -> dict:
         environ = super().make_environ()

@@ -6,9 +6,9 @@ than silently ignored, so a client that filters on a property Palette may not kn
 
 from collections.abc import Callable
 
-from palette_sim.errors import BadRequest
-from palette_sim.fleet import parse_time
-from palette_sim.records import Cluster, EdgeHost, ProfileVersion, Project
+from palette_sim.fleet.fleet import parse_time
+from palette_sim.fleet.records import Cluster, EdgeHost, ProfileVersion, Project
+from palette_sim.palette.errors import BadRequest
 
 
 def cluster_tags(c: Cluster) -> list[str]:

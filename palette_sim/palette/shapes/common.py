@@ -6,10 +6,10 @@ Pack and profile-version pieces never change once made, so they are rendered onc
 
 import functools
 
-from palette_sim import catalog
-from palette_sim.fleet import iso
-from palette_sim.omitempty import PALETTE_KEEP, Pruned, prune
-from palette_sim.records import Pack, ProfileVersion, Project
+from palette_sim.fleet import catalog
+from palette_sim.fleet.fleet import iso
+from palette_sim.fleet.records import Pack, ProfileVersion, Project
+from palette_sim.palette.omitempty import PALETTE_KEEP, Pruned, prune
 
 REGISTRY_UID = "5eecc89d0b150045ae661cef"  # the public Palette pack registry, as in REFERENCE.md examples
 

@@ -1,9 +1,9 @@
 """Cluster profile and project shapes (REFERENCE.md 7, 9)."""
 
-from palette_sim.fleet import Fleet, iso
-from palette_sim.records import Cluster, ProfileVersion, Project
-from palette_sim.shapes_clusters import pack_entity
-from palette_sim.shapes_common import object_meta, pack_ref_summary, scope_annotations, template_full
+from palette_sim.fleet.fleet import Fleet, iso
+from palette_sim.fleet.records import Cluster, ProfileVersion, Project
+from palette_sim.palette.shapes.clusters import pack_entity
+from palette_sim.palette.shapes.common import object_meta, pack_ref_summary, scope_annotations, template_full
 
 
 def profile_meta(fleet: Fleet, v: ProfileVersion) -> dict:
