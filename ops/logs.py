@@ -53,7 +53,10 @@ def formatter(log_format: str = "text") -> structlog.stdlib.ProcessorFormatter:
     if log_format == "json":
         tail = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     else:
-        tail = [escape_line_breaks, structlog.dev.ConsoleRenderer(colors=False)]
+        # Plain tracebacks: the rich one (used when rich is installed) prints every frame's locals,
+        # which may hold secrets, and evaluates lazy ones (request.user: a database query per frame).
+        renderer = structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+        tail = [escape_line_breaks, renderer]
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=PRE_CHAIN,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, mask_secrets, *tail],
