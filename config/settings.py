@@ -139,6 +139,29 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Database connections: pool and timeouts (README "Deployment") ---
+# An unreachable or stuck PostgreSQL fails a request within seconds (a 503 page, config/errors.py),
+# never hangs it. deploy/gunicorn.conf.py turns the pool and a statement timeout on for the web server.
+DB_CONNECT_TIMEOUT = envint("DB_CONNECT_TIMEOUT", 5)  # seconds to open a connection
+DB_STATEMENT_TIMEOUT = envint("DB_STATEMENT_TIMEOUT", 0)  # seconds a statement may run; 0: no limit
+DB_POOL = envbool("DB_POOL", "false")  # psycopg's connection pool, one per process
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["connect_timeout"] = DB_CONNECT_TIMEOUT
+    # TCP keepalives: a connection to a machine that vanished without a word is given up within a minute.
+    _db_options.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+    if DB_STATEMENT_TIMEOUT:
+        _server = f"{_db_options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT * 1000}"
+        _db_options["options"] = _server.strip()
+    if DB_POOL:
+        _db_options["pool"] = {
+            "min_size": envint("DB_POOL_MIN_SIZE", 1),
+            "max_size": envint("DB_POOL_MAX_SIZE", 4),  # per process: a sync gunicorn worker needs one
+            "timeout": envfloat("DB_POOL_TIMEOUT", 5),  # seconds a request waits for a connection
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
 USE_I18N = False

@@ -12,3 +12,6 @@ urlpatterns = [
     path("wall/", include("wall.urls")),
     path("", include("dashboard.urls")),
 ]
+
+# A database that cannot be reached answers a clear 503 page (config/errors.py), any other error the 500 page.
+handler500 = "config.errors.server_error"
