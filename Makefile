@@ -28,6 +28,10 @@ demo: install
 
 test: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	# the architecture (.importlinter) and the models (no change without its migration)
+	$(BIN)/lint-imports
+	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest
 
 lint: install-dev
