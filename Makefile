@@ -31,6 +31,7 @@ test: install-dev
 	$(BIN)/ruff format --check .
 	# the architecture (.importlinter) and the models (no change without its migration)
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/import_cycles.py
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest
 
