@@ -41,6 +41,7 @@ LISTS = {
     SavedView.Page.PROFILES: ProfileList,
 }
 UNHEALTHY = (Cluster.UNHEALTHY, EdgeHost.UNHEALTHY)
+NOUNS = {SavedView.Page.CLUSTERS: "cluster", SavedView.Page.EDGE_HOSTS: "edge host", SavedView.Page.PROFILES: "profile"}
 
 
 @dataclass
@@ -212,8 +213,10 @@ class Wall:
         table = self.saved_table(LISTS[view.page], request)
         records = [row.record for row in table.paginated_rows]
         problem = any(getattr(r, "health", "") in UNHEALTHY or getattr(r, "edge_api_problem", False) for r in records)
-        data = {"table": table, "view": view, "count": table.paginator.count, "capped": table.paginator.capped}
-        fingerprint = [table.paginator.count, table.order_by, [record_values(r) for r in records]]
+        count = table.paginator.count
+        data = {"table": table, "view": view, "count": count, "capped": table.paginator.capped}
+        data["noun"] = NOUNS[view.page]
+        fingerprint = [count, table.order_by, [record_values(r) for r in records]]
         return Screen(key, view.name, "wall/_saved_view.html", data, problem, fingerprint)
 
     def saved_table(self, list_class: type, request: HttpRequest) -> object:
