@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import redis
+from django.conf import settings
 from django.db import DatabaseError, connection
 
 from dashboard import freshness
@@ -64,7 +65,8 @@ def ping_workers() -> Check:
     from config.celery import app
 
     try:
-        replies = app.control.ping(timeout=PING_TIMEOUT, limit=1)  # the first answer is enough
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            replies = app.control.ping(timeout=PING_TIMEOUT, limit=1, connection=conn)  # the first answer will do
     except Exception as exc:  # the broker refused or went away mid-ping: say so, do not raise
         return Check(False, f"could not ping the workers ({exc.__class__.__name__})")
     if not replies:

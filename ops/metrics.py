@@ -50,11 +50,13 @@ class FleetCollector(Collector):
     """Builds every family at scrape time (a handful of small queries; see the module docstring)."""
 
     def collect(self) -> Iterator[Metric]:
-        accounts = dict(PaletteAccount.objects.values_list("pk", "name"))
+        accounts = {pk: (name, url) for pk, name, url in PaletteAccount.objects.values_list("pk", "name", "api_url")}
+        names = {pk: name for pk, (name, _) in accounts.items()}
+        requests = list(RequestTally.objects.values_list("account_id", "family", "requests").order_by("pk"))
         yield from fleet_gauges()
-        yield from sync_counters(accounts)
+        yield from sync_counters(names, requests)
         yield from data_age()
-        yield from rate_budget(accounts)
+        yield from rate_budget(accounts, requests)
         yield from wall_screens()
 
 
@@ -74,7 +76,7 @@ def fleet_gauges() -> Iterator[Metric]:
     yield from families.values()
 
 
-def sync_counters(accounts: dict[int, str]) -> Iterator[Metric]:
+def sync_counters(accounts: dict[int, str], sent: list[tuple[int, str, int]]) -> Iterator[Metric]:
     runs = CounterMetricFamily(
         "palette_sync_runs",
         "Finished sync runs per account, source and outcome.",
@@ -109,7 +111,7 @@ def sync_counters(accounts: dict[int, str]) -> Iterator[Metric]:
         "Requests sent to Palette per account and rate-limit family (retries and logins included).",
         labels=["account", "family"],
     )
-    for account_id, family, n in RequestTally.objects.values_list("account_id", "family", "requests"):
+    for account_id, family, n in sent:
         requests.add_metric([accounts.get(account_id, str(account_id)), family], n)
     yield from (runs, throttled, durations, requests)
 
@@ -166,8 +168,8 @@ def count(rows: object) -> dict[tuple, int]:
     return counted
 
 
-def rate_budget(accounts: dict[int, str]) -> Iterator[Metric]:
-    """Each Redis bucket the sync spends (a family an account has used): its state now."""
+def rate_budget(accounts: dict[int, tuple[str, str]], sent: list[tuple[int, str, int]]) -> Iterator[Metric]:
+    """Each Redis bucket the sync spends (a family an account has sent requests to): its state now."""
     share = GaugeMetricFamily(
         "palette_rate_budget_rate_ratio",
         "Share of the published rate a family is paced at (below 1 after a 429 cut it).",
@@ -181,23 +183,21 @@ def rate_budget(accounts: dict[int, str]) -> Iterator[Metric]:
     limit = GaugeMetricFamily(
         "palette_rate_limit_requests_per_second", "Palette's published rate of a family.", labels=["family"]
     )
-    hosts = dict(PaletteAccount.objects.values_list("pk", "api_url"))
-    seen_families = set()
-    for account_id, name in RequestTally.objects.values_list("account_id", "family").order_by("account_id", "family"):
-        family = UNLISTED if name == UNLISTED.name else family_for(name)
-        seen_families.add(family)
-        throttle = throttle_for(PaletteAccount(api_url=hosts[account_id]).rate_key())
+    families = {}
+    for account_id, name, _ in sent:
+        family = families.setdefault(name, UNLISTED if name == UNLISTED.name else family_for(name))
+        account, api_url = accounts[account_id]
+        throttle = throttle_for(PaletteAccount(api_url=api_url).rate_key())
         if not isinstance(throttle, RedisThrottle):
             continue  # an in-process bucket: nothing shared to read
         try:
             pace_share, spoken_for = bucket_state(throttle, family)
         except redis.RedisError:
             continue
-        labels = [accounts[account_id], name]
-        share.add_metric(labels, pace_share)
-        used.add_metric(labels, spoken_for)
-    for family in sorted(seen_families, key=lambda f: f.name):
-        limit.add_metric([family.name], family.rate)
+        share.add_metric([account, name], pace_share)
+        used.add_metric([account, name], spoken_for)
+    for name, family in sorted(families.items()):
+        limit.add_metric([name], family.rate)
     yield from (share, used, limit)
 
 
@@ -221,7 +221,7 @@ def bucket_state(throttle: RedisThrottle, family: Family) -> tuple[float, float]
 
 
 def wall_screens() -> Iterator[Metric]:
-    """When each wall screen last polled (only when the wall app and its Display model exist)."""
+    """When each wall screen (not revoked) last polled, when the wall app is installed."""
     try:
         display = apps.get_model("wall", "Display")
     except LookupError:
@@ -229,9 +229,9 @@ def wall_screens() -> Iterator[Metric]:
     seen = GaugeMetricFamily(
         "palette_wall_screen_last_seen_timestamp_seconds",
         "When a wall screen last polled its page (Unix time).",
-        labels=["screen"],
+        labels=["id", "screen"],
     )
-    named = "name" if any(f.name == "name" for f in display._meta.get_fields()) else "pk"
-    for name, last_seen in display.objects.filter(last_seen_at__isnull=False).values_list(named, "last_seen_at"):
-        seen.add_metric([str(name)], last_seen.timestamp())
+    rows = display.objects.filter(revoked_at__isnull=True, last_seen_at__isnull=False)
+    for pk, name, last_seen in rows.values_list("pk", "name", "last_seen_at"):
+        seen.add_metric([str(pk), name], last_seen.timestamp())
     yield seen
