@@ -1,6 +1,7 @@
 """`manage.py purge_old_rows`: one retention pass by hand (beat runs it every RETENTION_INTERVAL)."""
 
 import json
+import time
 
 from django.core.management.base import BaseCommand
 
@@ -14,4 +15,6 @@ class Command(BaseCommand):
         parser.add_argument("--max-seconds", type=float, help="stop after this long (default RETENTION_MAX_SECONDS)")
 
     def handle(self, *args: object, max_seconds: float | None = None, **options: object) -> None:
-        self.stdout.write(json.dumps(purge.purge(max_seconds=max_seconds)))
+        started = time.monotonic()
+        deleted = purge.purge(max_seconds=max_seconds)
+        self.stdout.write(json.dumps({"deleted": deleted, "seconds": round(time.monotonic() - started, 2)}))
