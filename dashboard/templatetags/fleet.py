@@ -5,7 +5,8 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from dashboard import labels
 
@@ -49,3 +50,20 @@ def when(moment: datetime | None, empty: str = "unknown") -> str:
 def pretty_json(value: object) -> str:
     """JSON indented for reading (escaped by the template like any text)."""
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@register.simple_tag
+def table_rows(table: object) -> str:
+    """The `<tr>`s of a table's page, drawn in Python (a template loop per cell costs a 50-row page
+    ~10 ms): each cell as django-tables2 renders it, each column's `td` attributes computed once."""
+    columns = [(column.name, column.attrs["td"].as_html()) for column in table.columns]
+    rows = [
+        format_html(
+            "<tr>{}</tr>",
+            format_html_join("", "<td {}>{}</td>", ((attrs, row.get_cell(name)) for name, attrs in columns)),
+        )
+        for row in table.paginated_rows
+    ]
+    if not rows:
+        return format_html('<tr><td class="empty" colspan="{}">{}</td></tr>', len(columns), table.empty_text)
+    return mark_safe("".join(rows))  # noqa: S308 (each row was built by format_html)
