@@ -16,7 +16,7 @@ screens partial every `--poll` seconds (each at its own phase), sending the last
 If-None-Match. Every `--churn` seconds a cluster changes health and its project is recounted by the
 sync's own code (`rollups.refresh_counts`), as a sync run changes data, so some polls get new data.
 
-Figures (the measured window starts after one poll round, so every display has its ETag):
+Figures (the measured window starts after the pages loaded and one poll round):
 `cpu_fraction` CPU seconds of the gunicorn master and workers over the window's seconds (1.0 = one
 core, from psutil); `p95_ms`/`p50_ms` of the polls as the client timed them on loopback;
 `not_modified_share` the share of polls answered 304 or 204. Goals: cpu_fraction < 0.05, p95 < 30 ms.
@@ -121,16 +121,21 @@ def prepare(args: argparse.Namespace) -> tuple[list[str], dict]:
 
 
 def churn() -> str:
-    """One cluster changes health and its project is recounted, as a sync run that saw the change would."""
+    """One cluster changes health, its project is recounted and its run ends, as a sync run that saw the
+    change would leave them (the run's SyncScope row is what moves the walls' data version)."""
     from django.utils import timezone
 
-    from dashboard.models import Cluster
+    from dashboard.models import Cluster, SyncScope
     from palette_sync.sync import rollups
 
     cluster = Cluster.objects.filter(removed_at__isnull=True).order_by("?").select_related("account", "project")[0]
     health = "Healthy" if cluster.health == Cluster.UNHEALTHY else Cluster.UNHEALTHY
-    Cluster.objects.filter(pk=cluster.pk).update(health=health, health_since=timezone.now())
+    now = timezone.now()
+    Cluster.objects.filter(pk=cluster.pk).update(health=health, health_since=now)
     rollups.refresh_counts(cluster.account, cluster.project, "clusters")
+    SyncScope.objects.filter(account=cluster.account, project=cluster.project, resource="clusters").update(
+        last_finished_at=now
+    )
     return f"{cluster.name} -> {health}"
 
 
@@ -194,12 +199,15 @@ def cpu_seconds(proc: object) -> float:
 
 
 async def display_loop(client: object, token: str, args: argparse.Namespace, start: float, polls: list) -> None:
-    """One TV: its page once, then its partial every --poll seconds with If-None-Match, until the end."""
+    """One TV: its page once (at its own phase in the first round), then its partial every --poll seconds
+    with If-None-Match, until the end."""
+    next_at = start + random.uniform(0, args.poll)
+    await asyncio.sleep(max(0.0, next_at - time.monotonic()))
     page = await client.get(f"/wall/{token}/")
     page.raise_for_status()
     etag = page.headers.get("ETag")
-    end = start + args.poll + args.seconds
-    next_at = start + random.uniform(0, args.poll)
+    end = start + 2 * args.poll + args.seconds
+    next_at += args.poll
     while True:
         await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         if time.monotonic() >= end:
@@ -219,7 +227,7 @@ async def display_loop(client: object, token: str, args: argparse.Namespace, sta
 async def churn_loop(args: argparse.Namespace, start: float, changes: list) -> None:
     if not args.churn:
         return
-    end = start + args.poll + args.seconds
+    end = start + 2 * args.poll + args.seconds
     while time.monotonic() + args.churn < end:
         await asyncio.sleep(args.churn)
         changes.append(await asyncio.to_thread(churn))
@@ -231,12 +239,12 @@ async def run(args: argparse.Namespace, tokens: list[str], port: int, server: ob
     polls: list[tuple[float, float, int]] = []
     changes: list[str] = []
     limits = httpx.Limits(max_connections=args.displays, max_keepalive_connections=args.displays)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
         start = time.monotonic()
         tasks = [display_loop(client, token, args, start, polls) for token in tokens]
 
         async def measure() -> tuple[float, float, float]:
-            await asyncio.sleep(max(0.0, start + args.poll - time.monotonic()))  # one round: every ETag known
+            await asyncio.sleep(max(0.0, start + 2 * args.poll - time.monotonic()))  # pages loaded, one poll round
             return time.monotonic(), cpu_seconds(server), os.getloadavg()[0]
 
         window, *_ = await asyncio.gather(measure(), churn_loop(args, start, changes), *tasks)

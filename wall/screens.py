@@ -3,7 +3,9 @@
 Each screen is built from the same querysets, filter sets and tables as the pages (the overview's
 counts, the site roll-up, the timeline, a saved view's list), cut to a few rows a TV can show. A
 screen's `fingerprint` is the data it shows as plain values: the wall's ETag is a digest of the
-fingerprints, so an unchanged wall answers 304 without rendering anything.
+fingerprints, so an unchanged wall answers 304 without rendering anything. An ETag is remembered
+(Django's cache) with the data's version, the last sync run's end: while neither moves, a poll is
+answered without reading the screens' data at all.
 """
 
 import hashlib
@@ -13,13 +15,14 @@ from datetime import datetime
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
 from dashboard import freshness
 from dashboard.access import Scope, scope_of
-from dashboard.models import Cluster, EdgeHost, FleetCount, SavedView, TimelineEntry
+from dashboard.models import Cluster, EdgeHost, FleetCount, SavedView, SyncScope, TimelineEntry
 from dashboard.views import overview
 from dashboard.views.clusters import ClusterList
 from dashboard.views.edgehosts import EdgeHostList, as_site, site_rows
@@ -29,6 +32,10 @@ from wall.build import build_id
 from wall.models import Display
 
 ROWS = 10  # rows of any list on a screen: what reads from 5 m on a 1080p TV
+# An ETag computed from the data is trusted this long while the data's version stays: a poll then
+# costs two small queries. Beyond it the data is read again, so what no sync run announces (a
+# display's creator losing a group, the sync falling behind) shows within a minute.
+ETAG_TRUST = 60
 BUILT_IN = {
     "overview": "Overview",
     "unhealthy": "Unhealthy now",
@@ -117,6 +124,29 @@ class Wall:
         if view is None:
             return Screen(key, "Saved view gone", "wall/_missing.html", fingerprint="missing")
         return self.saved_view(key, view)
+
+    @cached_property
+    def version(self) -> list:
+        """What moves whenever the data may have changed, in one small query: every sync run ends by
+        writing its SyncScope row. Plus the display's own settings and the build."""
+        d = self.display
+        stamp = self.scope.filter(SyncScope.objects.all()).aggregate(
+            finished=Max("last_finished_at"), complete=Max("ok_started_at"), scopes=Count("id")
+        )
+        settings = [d.name, d.screens, d.seconds_per_screen, d.theme, d.pause_on_problem]
+        return [build_id(), settings, sorted(stamp.items())]
+
+    def remembered_etag(self) -> str | None:
+        """The ETag computed for this display under the same version, in the last ETAG_TRUST seconds."""
+        entry = cache.get(self.cache_key)
+        return entry["etag"] if entry and entry["version"] == self.version else None
+
+    def remember(self, etag: str) -> None:
+        cache.set(self.cache_key, {"version": self.version, "etag": etag}, timeout=ETAG_TRUST)
+
+    @property
+    def cache_key(self) -> str:
+        return f"wall:etag:{self.display.token_hash}"
 
     def etag(self) -> str:
         """A digest of everything the wall shows: the display's settings, the build, the data's freshness

@@ -134,8 +134,9 @@ def wall_page(request: HttpRequest, token: str) -> HttpResponse:
     if gone:
         return gone
     wall = Wall(display)
-    etag = quote_etag(wall.etag())
-    return with_wall_headers(render(request, "wall/wall.html", wall_context(token, wall)), etag)
+    computed = wall.etag()
+    wall.remember(computed)
+    return with_wall_headers(render(request, "wall/wall.html", wall_context(token, wall)), quote_etag(computed))
 
 
 @login_not_required
@@ -146,8 +147,12 @@ def wall_screens(request: HttpRequest, token: str) -> HttpResponse:
     if gone:
         return gone
     wall = Wall(display)
-    etag = quote_etag(wall.etag())
-    unchanged = get_conditional_response(request, etag=etag)
-    if unchanged is not None:
-        return with_wall_headers(unchanged, etag)
+    remembered = wall.remembered_etag()
+    if remembered and (unchanged := get_conditional_response(request, etag=quote_etag(remembered))):
+        return with_wall_headers(unchanged, quote_etag(remembered))  # nothing read beyond the version
+    computed = wall.etag()
+    wall.remember(computed)
+    etag = quote_etag(computed)
+    if unchanged := get_conditional_response(request, etag=etag):
+        return with_wall_headers(unchanged, etag)  # the sync ran, but nothing this wall shows changed
     return with_wall_headers(render(request, "wall/wall.html#screens", wall_context(token, wall, oob=True)), etag)

@@ -46,6 +46,11 @@ def admin(db: None) -> User:
     return User.objects.create_superuser("ada", password=PASSWORD)
 
 
+def sync_ran() -> None:
+    """What the end of a sync run writes: its SyncScope row (the wall's data version moves)."""
+    SyncScope.objects.update(last_finished_at=timezone.now())
+
+
 def signed_in(user: User) -> Client:
     client = Client()
     client.force_login(user)

@@ -9,6 +9,7 @@ from django.db.models import F
 
 from dashboard.models import Cluster, EdgeHost, FleetCount
 from wall import build
+from wall.tests.conftest import sync_ran
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -76,6 +77,7 @@ def test_it_rotates_keeps_the_last_data_when_the_server_fails_and_recovers(
     assert tv.locator(".wall-screen[data-key=unhealthy]").text_content().count("north-cluster-") == 2
 
     Cluster.objects.filter(uid="north-c2").update(health=Cluster.UNHEALTHY)
+    sync_ran()
     tv.unroute("**/screens/")
     tv.wait_for_selector("#wall-conn", state="hidden")
     tv.wait_for_function(
@@ -95,6 +97,7 @@ def test_it_pauses_on_a_screen_with_a_problem(tv: object, operator, make_display
     Cluster.objects.filter(health=Cluster.UNHEALTHY).update(health="Healthy")
     EdgeHost.objects.update(health="healthy")
     FleetCount.objects.filter(value__in=[Cluster.UNHEALTHY, EdgeHost.UNHEALTHY]).delete()
+    sync_ran()
     tv.wait_for_function("() => document.querySelector('.wall-screen.is-current').dataset.key === 'timeline'")
 
 
@@ -133,6 +136,7 @@ def test_its_heap_does_not_grow_over_many_polls(tv: object, operator, make_displ
     def rounds(start: int, n: int) -> None:
         for i in range(start, start + n):
             FleetCount.objects.filter(pk=south.pk).update(count=100 + i)
+            sync_ran()
             tv.wait_for_function(f"() => document.querySelector('.wall-tile .n').textContent === '{106 + i}'")
 
     def heap() -> int:

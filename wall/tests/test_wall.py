@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +14,9 @@ from django.utils import timezone
 from dashboard.access import Scope
 from dashboard.models import Cluster, FleetCount, SavedView, SyncScope
 from wall.build import build_id
+from wall.models import Display
 from wall.screens import Wall
+from wall.tests.conftest import sync_ran
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +70,7 @@ def test_the_partial_answers_304_until_its_data_changes(client: Client, operator
     assert again["X-Wall-Build"] == build_id() and "no-store" in again["Cache-Control"]
 
     Cluster.objects.filter(uid="north-c2").update(health=Cluster.UNHEALTHY)  # a third unhealthy cluster
+    sync_ran()
     changed = client.get(screens, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed["ETag"] != etag and "north-cluster-2" in changed.content.decode()
 
@@ -82,11 +86,34 @@ def test_an_old_listing_or_a_count_changes_the_etag(client: Client, operator, ma
     _, screens = urls(token)
     etag = client.get(screens)["ETag"]
     FleetCount.objects.filter(resource="clusters", value="Healthy").update(count=40)
+    sync_ran()
     assert client.get(screens, headers={"If-None-Match": etag}).status_code == 200
     etag = client.get(screens)["ETag"]
     SyncScope.objects.update(ok_started_at=timezone.now() - timedelta(hours=2))
     stale = client.get(screens, headers={"If-None-Match": etag})
     assert stale.status_code == 200 and "stale: the sync is behind" in stale.content.decode()
+
+
+def test_a_sync_run_that_changed_nothing_shown_still_answers_304(client: Client, operator, make_display, fleet) -> None:
+    _, token = make_display(operator, screens=["unhealthy"])
+    _, screens = urls(token)
+    etag = client.get(screens)["ETag"]
+    Cluster.objects.filter(uid="south-c1").update(name="south-renamed")  # healthy: not on this screen
+    sync_ran()
+    assert client.get(screens, headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_a_change_no_sync_run_announced_shows_once_the_etag_lapses(
+    client: Client, operator, make_display, fleet
+) -> None:
+    _, token = make_display(operator, screens=["unhealthy"])
+    _, screens = urls(token)
+    etag = client.get(screens)["ETag"]
+    Cluster.objects.filter(uid="north-c2").update(health=Cluster.UNHEALTHY)
+    assert client.get(screens, headers={"If-None-Match": etag}).status_code == 304  # trusted for ETAG_TRUST
+    cache.delete(f"wall:etag:{Display.objects.get().token_hash}")  # what ETAG_TRUST seconds do
+    changed = client.get(screens, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and "north-cluster-2" in changed.content.decode()
 
 
 def test_the_304_costs_no_rendering_and_few_queries(
@@ -95,9 +122,12 @@ def test_the_304_costs_no_rendering_and_few_queries(
     _, token = make_display(operator)
     _, screens = urls(token)
     etag = client.get(screens)["ETag"]
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(3):  # the display by its token, its creator's groups, the data's version
         assert client.get(screens, headers={"If-None-Match": etag}).status_code == 304
-    with django_assert_max_num_queries(8):
+    sync_ran()
+    with django_assert_max_num_queries(10):  # and the screens' data, once the version moved
+        assert client.get(screens, headers={"If-None-Match": etag}).status_code == 304
+    with django_assert_max_num_queries(10):
         assert client.get(screens).status_code == 200
 
 
