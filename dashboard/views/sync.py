@@ -1,15 +1,18 @@
 """The sync status page (issue: pages, /sync/): per account, source and project, what the last run did,
 how fresh each source is, and how far a running listing has got, kept current by htmx polling.
 
-Everything is read from SyncScope (a row per scope, kept by the sync) with its last SyncRun joined:
-one query for the rows and one small aggregate over SyncScope for the version. A poll whose version
-is the one the page shows gets 204 No Content; SyncRun is never aggregated.
+Everything is read from SyncScope (a row per scope, kept by the sync): one query for every scope
+(their states make the summary, the per-source table and the banner), one for the last runs of the
+page of scopes listed (problems and running listings first, PER_PAGE at a time), and one small
+aggregate over SyncScope for the version. A poll whose version is the one the page shows gets
+204 No Content; SyncRun is never aggregated.
 """
 
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -18,11 +21,12 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import labels
+from dashboard.access import EVERYTHING, Scope, scope_of
 from dashboard.freshness import Freshness, Problem, problem
 from dashboard.models import SyncRun, SyncScope
 
 FAST, SLOW = "every 2s", "every 30s"  # while something runs / when idle
-ROW_LIMIT = 300  # past this many scopes, healthy idle ones are left to the per-source table unless ?all=1
+PER_PAGE = 100  # scopes listed a page at a time: problems and running listings first
 ERRORS_SHOWN, ERRORS_KEPT = 3, 20
 HEALTHS = ("ok", "stale", "partial", "failed")
 SOURCES = {
@@ -70,9 +74,9 @@ class Source:
     never: bool = False
 
 
-def live_scopes() -> QuerySet:
-    """The scopes the banners count: enabled accounts, tenant scope or projects still in Palette."""
-    return SyncScope.objects.filter(account__enabled=True).filter(
+def live_scopes(rows: Scope = EVERYTHING) -> QuerySet:
+    """The scopes the banners count: enabled accounts, tenant scope or projects still in Palette, within `rows`."""
+    return rows.filter(SyncScope.objects.filter(account__enabled=True)).filter(
         Q(project__isnull=True) | Q(project__removed_at__isnull=True)
     )
 
@@ -81,10 +85,10 @@ def minute() -> int:
     return int(timezone.now().timestamp() // 60)
 
 
-def version() -> str:
+def version(rows: Scope = EVERYTHING) -> str:
     """A short digest of what the page shows: it moves when a run ends, a listing progresses or a scope
     comes or goes, and once a minute so that ages and staleness move on. One aggregate over SyncScope."""
-    seen = live_scopes().aggregate(
+    seen = live_scopes(rows).aggregate(
         finished=Max("last_finished_at"),
         items=Sum("progress_items"),
         total=Sum("progress_total"),
@@ -101,43 +105,51 @@ def version() -> str:
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def sync_status(request: HttpRequest) -> HttpResponse:
     """The sync page, or its polled `#sync-status` partial (204 when nothing changed since `v`)."""
-    current = version()
+    rows_seen = scope_of(request.user)
+    current = version(rows_seen)
     htmx = request.htmx
     partial = bool(htmx) and not htmx.history_restore_request and not htmx.boosted
     if partial and request.GET.get("v") == current:
         return HttpResponse(status=204)
     problems_only = request.GET.get("problems") == "1"
-    everything = request.GET.get("all") == "1" and not problems_only
     now = timezone.now()
     fresh = Freshness()
-    rows = [row(scope, now, fresh.stale_after) for scope in scopes()]
-    fresh.problems = [Problem(r.scope, r.why) for r in rows if r.why]
+    every = [
+        Row(scope, health(scope, now, fresh.stale_after), problem(scope, now, fresh.stale_after))
+        for scope in scopes(rows_seen)
+    ]
+    fresh.problems = [Problem(r.scope, r.why) for r in every if r.why]
     fresh.problem_count = len(fresh.problems)
-    complete = [r.scope.ok_started_at for r in rows if r.scope.ok_started_at]
+    complete = [r.scope.ok_started_at for r in every if r.scope.ok_started_at]
     fresh.as_of, fresh.never_synced = (min(complete) if complete else None), not complete
-    running = any(r.scope.running_since for r in rows)
-    shown = [r for r in rows if r.why] if problems_only else rows
-    if len(shown) > ROW_LIMIT and not everything:  # a poll re-renders these every 2 s during a backfill
-        shown = [r for r in shown if r.why or r.scope.running_since]
+    running = any(r.scope.running_since for r in every)
+    listed = [r for r in every if r.why] if problems_only else every
+    # Problems and running listings first; a page of scopes at a time, so a poll during a backfill of
+    # a thousand scopes re-renders a page, not all of them.
+    listed.sort(key=lambda r: not (r.why or r.scope.running_since))
+    page = Paginator(listed, PER_PAGE).get_page(request.GET.get("page"))
+    with_runs(page.object_list)
+    query = "problems=1&" if problems_only else ""
+    if page.number > 1:
+        query += f"page={page.number}&"
     context = {
         "freshness": fresh,
-        "summary": summary(rows),
-        "sources": sources(rows),
-        "accounts": by_account(shown),
+        "summary": summary(every),
+        "sources": sources(every),
+        "accounts": by_account(page.object_list),
+        "page": page,
         "problems_only": problems_only,
-        "everything": everything,
-        "hidden": len(rows) - len(shown),
         "trigger": FAST if running else SLOW,
-        "poll_query": f"{'problems=1&' if problems_only else 'all=1&' if everything else ''}v={current}",
+        "poll_query": f"{query}v={current}",
         "stale_after": spoken(fresh.stale_after),
     }
     template = "dashboard/sync_status.html#status" if partial else "dashboard/sync_status.html"
     return render(request, template, context)
 
 
-def scopes() -> list[SyncScope]:
+def scopes(rows: Scope = EVERYTHING) -> list[SyncScope]:
     """The live scopes with their last runs (one query), by account, then sources in sync order, tenant first."""
-    found = live_scopes().select_related("account", "project", "last_run")
+    found = live_scopes(rows).select_related("account", "project").defer("project__raw", "account__ca_pem")
     order = {name: n for n, name in enumerate(SOURCES)}
     return sorted(
         found,
@@ -152,18 +164,15 @@ def scopes() -> list[SyncScope]:
     )
 
 
-def row(scope: SyncScope, now: datetime, stale_after: timedelta) -> Row:
-    run = scope.last_run
-    errors = [str(e) for e in run.errors[:ERRORS_KEPT]] if run and isinstance(run.errors, list) else []
-    requests = run.requests if run and isinstance(run.requests, dict) else {}
-    return Row(
-        scope=scope,
-        health=health(scope, now, stale_after),
-        why=problem(scope, now, stale_after),
-        families=sorted((str(k), v) for k, v in requests.items()),
-        errors=errors[:ERRORS_SHOWN],
-        more_errors=errors[ERRORS_SHOWN:],
-    )
+def with_runs(rows: list[Row]) -> None:
+    """Read the last runs of the rows a page shows (one query), with their requests and errors."""
+    runs = SyncRun.objects.in_bulk([r.scope.last_run_id for r in rows if r.scope.last_run_id])
+    for r in rows:
+        run = r.scope.last_run = runs.get(r.scope.last_run_id)
+        errors = [str(e) for e in run.errors[:ERRORS_KEPT]] if run and isinstance(run.errors, list) else []
+        requests = run.requests if run and isinstance(run.requests, dict) else {}
+        r.families = sorted((str(k), v) for k, v in requests.items())
+        r.errors, r.more_errors = errors[:ERRORS_SHOWN], errors[ERRORS_SHOWN:]
 
 
 def health(scope: SyncScope, now: datetime, stale_after: timedelta) -> str:
