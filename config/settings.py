@@ -277,4 +277,3 @@ RETENTION_BATCH = envint("RETENTION_BATCH", 5000)  # rows per delete transaction
 RETENTION_PAUSE = envfloat("RETENTION_PAUSE", 0.0)  # seconds between two batches
 RETENTION_MAX_SECONDS = envint("RETENTION_MAX_SECONDS", 900)  # one pass stops after this; the next goes on
 RETENTION_INTERVAL = envint("RETENTION_INTERVAL", 3600)  # seconds between passes (beat)
-
