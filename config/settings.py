@@ -66,11 +66,11 @@ INSTALLED_APPS = [
     "wall",  # wall screens (README "Wall screens")
     "django_structlog",
     "ops",  # health, metrics and logs (README "Operations")
+    "alerts",  # README "Alerts"
+    "retention",  # README "Retention"
 ]
 
 MIDDLEWARE = [
-    "alerts",  # README "Alerts"
-    "retention",  # README "Retention"
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -252,6 +252,7 @@ METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
 
 # --- Wall screens (README "Wall screens") ---
 WALL_POLL_SECONDS = envfloat("WALL_POLL_SECONDS", 10)  # how often a display asks for its screens
+
 # --- Alerts (README "Alerts") ---
 # Where messages go: plain JSON POSTs, and apprise URLs (slack://, msteams://, mailto://, json://, ...).
 # Several URLs are separated by spaces, or by commas before the next URL.
