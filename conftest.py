@@ -179,6 +179,12 @@ def _test_redis(settings: object, redis_url: str) -> None:
     settings.REDIS_URL = redis_url
 
 
+@pytest.fixture(autouse=True)
+def _own_login_failures(settings: object) -> None:
+    """Each test counts failed sign-ins on its own (security/lockout.py): no lockout carried over."""
+    settings.LOGIN_FAILURE_PREFIX = f"test-login-failures:{os.getpid()}:{time.monotonic_ns()}"
+
+
 def database_url(settings_dict: dict) -> str:
     """The URL of the database the tests are using, for worker subprocesses."""
     if settings_dict["ENGINE"].endswith("sqlite3"):

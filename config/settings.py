@@ -8,8 +8,10 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from django.utils.csp import CSP
 
 from ops import logs as ops_logs
 
@@ -33,7 +35,7 @@ def local_secret_key() -> str:
     """The embedded default: a random key made once and kept in var/secret_key (mode 600)."""
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = VAR_DIR / f".secret_key.{os.getpid()}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -47,6 +49,8 @@ def local_secret_key() -> str:
 
 DEBUG = envbool("DEBUG", "false")
 SECRET_KEY = os.getenv("SECRET_KEY") or local_secret_key()
+# Key rotation: the old keys, comma-separated; sessions and sealed secrets made under them still open.
+SECRET_KEY_FALLBACKS = [k for k in os.getenv("SECRET_KEY_FALLBACKS", "").split(",") if k]
 ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.getenv("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -63,6 +67,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "dashboard",
     "palette_sync",
+    "security",  # failed-login lockout, idle sessions, no-store (README "Production settings")
     "wall",  # wall screens (README "Wall screens")
     "django_structlog",
     "ops",  # health, metrics and logs (README "Operations")
@@ -72,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",  # SECURE_CSP below
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,6 +85,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Web security (security/): signed-in pages never stored by browsers or proxies (Cache-Control:
+    # private, no-store); each request pushes its session's idle end back; a locked-out sign-in says so.
+    "security.middleware.NoStoreForSignedInMiddleware",
+    "security.middleware.IdleSessionMiddleware",
+    "security.middleware.LockoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -97,6 +108,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",  # {{ csp_nonce }}
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -132,8 +144,10 @@ DJANGO_TABLES2_TEMPLATE = "dashboard/table.html"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
@@ -173,9 +187,73 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 # Serve straight from static/ when collectstatic has not run (demo, tests); production runs it.
 WHITENOISE_USE_FINDERS = envbool("WHITENOISE_USE_FINDERS", "true")
 
+
+# --- Web security: HTTPS, cookies, sessions, CSP (README "Production settings") ---
+def private_sqlite(name: str) -> None:
+    """The SQLite database (sessions, password hashes) readable by this user only: made 0600 before
+    SQLite opens it, or tightened if an older install made it looser. SQLite gives the -wal and -shm
+    files it creates the database file's mode."""
+    path = Path(name)
+    if name == ":memory:" or name.startswith("file:"):
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    private_sqlite(str(DATABASES["default"]["NAME"]))
+# Behind a TLS-terminating proxy: SECURE_PROXY_SSL_HEADER names the header the proxy sets (and strips
+# from clients), e.g. "HTTP_X_FORWARDED_PROTO,https"; then the redirect and HSTS see HTTPS requests.
+_proxy_ssl_header = os.getenv("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header.split(",", 1)) if _proxy_ssl_header else None
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "false")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "false")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", "false")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from hx-headers (templates/base.html), never from the cookie
+# A session ends after SESSION_IDLE_SECONDS without a request (a request pushes the end back, writing
+# at most once a SESSION_IDLE_STEP: security/sessions.py) and, by default, when the browser closes.
+SESSION_COOKIE_AGE = envint("SESSION_IDLE_SECONDS", 8 * 3600)
+SESSION_IDLE_STEP = 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = envbool("SESSION_EXPIRE_AT_BROWSER_CLOSE", "true")
+# Failed sign-ins (security/lockout.py): this many for one username from one address lock it out,
+# and LOGIN_FAILURE_LIMIT_PER_IP from one address whatever the usernames, for LOGIN_LOCKOUT_SECONDS
+# after the last failure. Behind a proxy, LOGIN_IP_HEADER names the header carrying the client address.
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_LIMIT_PER_IP = envint("LOGIN_FAILURE_LIMIT_PER_IP", 25)
+LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", 900)
+LOGIN_IP_HEADER = os.getenv("LOGIN_IP_HEADER", "")  # e.g. HTTP_X_FORWARDED_FOR (its last address is used)
+LOGIN_FAILURE_PREFIX = "login-failures"  # Redis key prefix of the counters
+AUTHENTICATION_BACKENDS = [
+    "security.lockout.LockoutBackend",  # first: a locked-out sign-in is refused before any password is hashed
+    *globals().get("AUTHENTICATION_BACKENDS", ["django.contrib.auth.backends.ModelBackend"]),
+]
+# A strict CSP: scripts and styles only from our own origin, or carrying this response's nonce
+# (the admin's few inline blocks do); no inline style attributes, no eval (htmx is configured for it
+# in templates/base.html). CSP_FORM_ACTION adds origins forms may post or redirect to (an SSO provider).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF, *os.getenv("CSP_FORM_ACTION", "").split()],
+}
+if globals().get("SSO_OIDC_ISSUER"):  # the SSO button posts here, then is redirected to the provider
+    SECURE_CSP["form-action"].append("{0.scheme}://{0.netloc}".format(urlsplit(SSO_OIDC_ISSUER)))  # noqa: F821
 
 # Redis: Celery broker and the shared rate budget.
 REDIS_URL = os.getenv("REDIS_URL", "redis://127.0.0.1:6379/0")
