@@ -11,16 +11,19 @@ from dashboard.models import (
     SyncRun,
     TimelineEntry,
 )
+from dashboard.sealing import SecretState
 
 
 class EdgeCredentialForm(forms.ModelForm):
-    """The host password is write-only: typed in, sealed on save, never rendered back."""
+    """The host password is write-only: typed in, sealed on save, never rendered back. It is bound to
+    the account, scheme, port and trust: changing any of them needs the password again."""
 
     password = forms.CharField(
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="The OS user's password on the edge hosts. Leave empty to keep the stored one.",
+        help_text="The OS user's password on the edge hosts. Leave empty to keep the stored one, unless you "
+        "change the account, scheme, port, CA, fingerprint or insecure: then enter it again.",
     )
 
     class Meta:
@@ -29,8 +32,15 @@ class EdgeCredentialForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        if not data.get("password") and not (self.instance and self.instance.password_sealed):
-            self.add_error("password", "A password is required.")
+        sealed = EdgeCredential._meta.get_field("password_sealed")
+        changes = {name: data[name] for name in EdgeCredential.SECRET_TARGET if name in data}
+        if not data.get("password"):
+            if self.instance.pk and sealed.retargeted(self.instance, changes):
+                self.add_error(
+                    "password", "Enter the password again: the account, scheme, port or trust settings changed."
+                )
+            elif self.instance.password_state is not SecretState.STORED:
+                self.add_error("password", "A password is required.")
         trusted = data.get("ca_pem") or data.get("fingerprint") or data.get("insecure")
         if data.get("scheme") == "https" and not trusted:
             self.add_error("ca_pem", "Give a CA certificate or a fingerprint to trust, or tick insecure explicitly.")

@@ -3,11 +3,8 @@
 `palette_sync.sync` is the only writer of synced models; pages only read them.
 """
 
-import base64
-import hashlib
 from datetime import datetime, timedelta
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 from django.db.models import Max
@@ -15,33 +12,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import labels
-
-
-def secret_box() -> MultiFernet:
-    """The Fernet keys that seal account secrets: PALETTE_SECRET_KEY, else derived from SECRET_KEY.
-
-    SECRET_KEY_FALLBACKS (Django's key rotation) still open secrets sealed with an older key.
-    """
-    explicit = getattr(settings, "PALETTE_SECRET_KEY", "")
-    keys = [explicit] if explicit else [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet([Fernet(fernet_key(key)) for key in keys])
-
-
-def fernet_key(material: str) -> bytes:
-    """A Fernet key from any string: a valid Fernet key is used as is, anything else is hashed."""
-    try:
-        Fernet(material)
-        return material.encode()
-    except (ValueError, TypeError):
-        digest = hashlib.sha256(b"palette-fleet-dashboard/account-secret\x00" + material.encode()).digest()
-        return base64.urlsafe_b64encode(digest)
+from dashboard.sealing import SealedSecretField, SecretState
 
 
 class PaletteAccount(models.Model):
     """One Palette instance and tenant that the dashboard syncs (SaaS or self-hosted).
 
-    The credential (an API key, or a password) is stored sealed with Fernet, never in plaintext.
+    The credential (an API key, or a password) is stored sealed with Fernet, never in plaintext, and
+    bound to the URL, sign-in mode and CA: a change of any of them clears it (dashboard/sealing.py).
     """
+
+    SECRET_TARGET = ("api_url", "auth_mode", "ca_pem")
 
     class AuthMode(models.TextChoices):
         API_KEY = "api_key", "API key"
@@ -52,7 +33,7 @@ class PaletteAccount(models.Model):
     auth_mode = models.CharField(max_length=10, choices=AuthMode, default=AuthMode.API_KEY)
     username = models.CharField(max_length=255, blank=True, help_text="email, for username/password accounts")
     org = models.CharField(max_length=255, blank=True, help_text="organisation (tenant) name, for the login")
-    secret_sealed = models.TextField(blank=True, editable=False, help_text="API key or password, Fernet-sealed")
+    secret_sealed = SealedSecretField(bound_to=SECRET_TARGET, help_text="API key or password, Fernet-sealed")
     ca_pem = models.TextField(
         blank=True, help_text="PEM of the CA that signed a self-hosted Palette's certificate (empty: public CAs)"
     )
@@ -65,26 +46,26 @@ class PaletteAccount(models.Model):
         return self.name
 
     def set_secret(self, plaintext: str) -> None:
-        """Seal the API key or password (saved with the next save())."""
-        self.secret_sealed = secret_box().encrypt(plaintext.encode()).decode() if plaintext else ""
+        """Seal the API key or password (saved with the next save(), bound to the target then)."""
+        self._meta.get_field("secret_sealed").seal(self, plaintext)
 
     def secret(self) -> str:
-        """The API key or password in clear, for the client only; "" when none or unreadable."""
-        if not self.secret_sealed:
-            return ""
-        try:
-            return secret_box().decrypt(self.secret_sealed.encode()).decode()
-        except InvalidToken:
-            return ""  # sealed with a key this install no longer has: the account needs a new secret
+        """The API key or password in clear, for the client only; "" when none, unreadable or stale."""
+        return self._meta.get_field("secret_sealed").open(self)
+
+    @property
+    def secret_state(self) -> SecretState:
+        return self._meta.get_field("secret_sealed").state(self)
 
     @property
     def secret_unreadable(self) -> bool:
         """A secret is stored but was sealed under a key this install no longer has."""
-        return bool(self.secret_sealed) and not self.secret()
+        return self.secret_state is SecretState.UNREADABLE
 
     @property
     def has_secret(self) -> bool:
-        return bool(self.secret_sealed)
+        """A secret is stored for the account's current URL, sign-in mode and CA (readable or not)."""
+        return self.secret_state in (SecretState.STORED, SecretState.UNREADABLE)
 
     def rate_key(self) -> str:
         """The rate budget this account spends: Palette limits per source IP and server (REFERENCE.md 5),
@@ -293,6 +274,9 @@ class EdgeCredential(models.Model):
     """How to log in to some edge hosts' own API (REFERENCE.md 13): an OS user, its password
     (sealed, never in plaintext) and which TLS certificates to trust.
 
+    The password is bound to the account, scheme, port and trust (CA, fingerprint, insecure): a
+    change of any of them clears it (dashboard/sealing.py).
+
     A host takes the most specific credential whose selector matches its Palette labels:
     `site=<name>` before any other `key=value`, and those before `*` (every host).
     """
@@ -301,10 +285,12 @@ class EdgeCredential(models.Model):
         HTTPS = "https"
         HTTP = "http", "http (no TLS)"
 
+    SECRET_TARGET = ("account", "scheme", "port", "ca_pem", "fingerprint", "insecure")
+
     account = models.ForeignKey(PaletteAccount, on_delete=models.CASCADE)
     selector = models.CharField(max_length=200, help_text="site=store-0042, another label key=value, or *")
     username = models.CharField(max_length=255, default="kairos", help_text="the host's OS user")
-    password_sealed = models.TextField(blank=True, editable=False)
+    password_sealed = SealedSecretField(bound_to=SECRET_TARGET)
     ca_pem = models.TextField(blank=True, help_text="PEM of the CA (or self-signed certificates) to trust")
     fingerprint = models.CharField(max_length=100, blank=True, help_text="SHA-256 of the host certificate to pin")
     insecure = models.BooleanField(default=False, help_text="skip certificate checks (only if you must)")
@@ -318,13 +304,16 @@ class EdgeCredential(models.Model):
         return f"{self.account} {self.selector}"
 
     def set_password(self, plaintext: str) -> None:
-        self.password_sealed = secret_box().encrypt(plaintext.encode()).decode() if plaintext else ""
+        """Seal the password (saved with the next save(), bound to the target then)."""
+        self._meta.get_field("password_sealed").seal(self, plaintext)
 
     def password(self) -> str:
-        try:
-            return secret_box().decrypt(self.password_sealed.encode()).decode() if self.password_sealed else ""
-        except InvalidToken:
-            return ""
+        """The password in clear; "" when none, unreadable or stale."""
+        return self._meta.get_field("password_sealed").open(self)
+
+    @property
+    def password_state(self) -> SecretState:
+        return self._meta.get_field("password_sealed").state(self)
 
     @property
     def specificity(self) -> int:

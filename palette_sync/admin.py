@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 
 from dashboard.models import PaletteAccount
+from dashboard.sealing import SecretState
 from palette_sync.sync.accounts import check_account
 
 ACCOUNT_FIELDS = ["name", "api_url", "auth_mode", "username", "org", "ca_pem", "enabled"]
@@ -17,7 +18,8 @@ class PaletteAccountForm(forms.ModelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False),
-        help_text="API key, or the password for username/password accounts. Leave empty to keep the stored one.",
+        help_text="API key, or the password for username/password accounts. Leave empty to keep the stored one, "
+        "unless you change the API URL, sign-in mode or CA: then enter it again.",
     )
 
     class Meta:
@@ -26,8 +28,13 @@ class PaletteAccountForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        if not data.get("secret") and not (self.instance and self.instance.has_secret):
-            self.add_error("secret", "An API key or password is required.")
+        sealed = PaletteAccount._meta.get_field("secret_sealed")
+        changes = {name: data[name] for name in PaletteAccount.SECRET_TARGET if name in data}
+        if not data.get("secret"):
+            if self.instance.pk and sealed.retargeted(self.instance, changes):
+                self.add_error("secret", "Enter the API key or password again: the URL, sign-in mode or CA changed.")
+            elif not self.instance.has_secret:
+                self.add_error("secret", "An API key or password is required.")
         if self.errors:
             return data
         account = self.instance
@@ -57,6 +64,9 @@ class PaletteAccountAdmin(admin.ModelAdmin):
 
     @admin.display(description="secret")
     def secret_state(self, account: PaletteAccount) -> str:
-        if not account.has_secret:
-            return "none"
-        return "unreadable: sealed under another key, enter it again" if account.secret_unreadable else "stored"
+        return {
+            SecretState.NONE: "none: enter it",
+            SecretState.STORED: "stored",
+            SecretState.UNREADABLE: "unreadable: sealed under another key, enter it again",
+            SecretState.STALE: "cleared: the URL, sign-in mode or CA changed, enter it again",
+        }[account.secret_state]

@@ -31,6 +31,16 @@ def has_env_account() -> bool:
     return bool(env_credential()[1])
 
 
+def is_env_account(account: PaletteAccount) -> bool:
+    """The account the environment configures, still at the environment's URL: only there may the
+    environment's credential go (an account moved to another URL in the admin gets none)."""
+    return (
+        has_env_account()
+        and account.name == settings.PALETTE_ACCOUNT_NAME
+        and account.api_url == settings.PALETTE_API_URL
+    )
+
+
 def default_account() -> PaletteAccount:
     """The account configured by PALETTE_API_URL and PALETTE_API_KEY (or PALETTE_USERNAME,
     PALETTE_PASSWORD and PALETTE_ORG), created or updated on use.
@@ -62,7 +72,7 @@ def client_for(account: PaletteAccount) -> PaletteClient:
     Raises ValueError when the account has no usable credential.
     """
     mode, secret, username, org = account.auth_mode, account.secret(), account.username, account.org
-    if not secret and account.name == settings.PALETTE_ACCOUNT_NAME and has_env_account():
+    if not secret and is_env_account(account):
         mode, secret, username, org = env_credential()  # the env-configured account, before it was stored
     elif account.secret_unreadable:
         raise ValueError(
@@ -70,7 +80,11 @@ def client_for(account: PaletteAccount) -> PaletteClient:
             "(PALETTE_SECRET_KEY or SECRET_KEY changed): enter the API key or password again"
         )
     if not secret:
-        raise ValueError(f"account {account.name!r} has no API key or password stored: add one")
+        what = "password" if mode == PaletteAccount.AuthMode.PASSWORD else "API key"
+        raise ValueError(
+            f"account {account.name!r} needs its {what} again: none is stored for its current URL, "
+            "sign-in mode and CA (a change of any of them clears it)"
+        )
     if mode == PaletteAccount.AuthMode.PASSWORD:
         credentials = {"username": username, "password": secret, "org": org}
     else:

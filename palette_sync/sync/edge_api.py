@@ -72,6 +72,7 @@ def credential_for(labels: dict, credentials: list[EdgeCredential]) -> EdgeCrede
 def sealed(credential: EdgeCredential) -> dict:
     """What a probe batch carries of a credential: the password stays sealed (PALETTE_SECRET_KEY)."""
     return {
+        "account_id": credential.account_id,  # the password is bound to it (dashboard/sealing.py)
         "username": credential.username,
         "password_sealed": credential.password_sealed,
         "ca_pem": credential.ca_pem,
@@ -84,7 +85,9 @@ def sealed(credential: EdgeCredential) -> dict:
 
 def unsealed(values: dict) -> edge.EdgeAccess | None:
     """Client settings from a batch's credential; None when its password cannot be unsealed here."""
-    password = EdgeCredential(password_sealed=values["password_sealed"]).password()  # no database involved
+    bound = {name: values[name] for name in ("ca_pem", "fingerprint", "insecure", "scheme", "port")}
+    credential = EdgeCredential(account_id=values.get("account_id"), password_sealed=values["password_sealed"], **bound)
+    password = credential.password()  # no database involved
     if values["password_sealed"] and not password:
         return None
     return edge.EdgeAccess(
