@@ -185,11 +185,12 @@ def deliver(now: datetime | None = None, limit: int | None = None) -> dict[str, 
         figures["held"] = pending.count()
         return figures
     ids = list(pending.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[: limit or settings.ALERT_BATCH])
+    down: set[str] = set()  # channels that failed in this pass are not tried again in it (one timeout, not 200)
     for alert_id in ids:
         alert = claim(alert_id, now)
         if alert is None:
             continue  # another deliverer has it, or it changed since
-        ok = send_one(alert, targets, now)
+        ok = send_one(alert, targets, now, down)
         figures["sent" if ok else "failed"] += 1
     return figures
 
@@ -202,17 +203,24 @@ def claim(alert_id: int, now: datetime) -> Alert | None:
     return Alert.objects.select_related("account", "project").get(pk=alert_id)
 
 
-def send_one(alert: Alert, targets: list[Channel], now: datetime) -> bool:
-    """Send one alert's message to the channels that do not have it yet; record how it went."""
+def send_one(alert: Alert, targets: list[Channel], now: datetime, down: set[str] | None = None) -> bool:
+    """Send one alert's message to the channels that do not have it yet; record how it went.
+
+    A channel in `down` failed earlier in this pass: it counts as failed without being tried.
+    """
     message = Message(alert)
-    delivered, errors = list(alert.delivered), []
+    delivered, errors, down = list(alert.delivered), [], down if down is not None else set()
     for channel in targets:
         if channel.id in delivered:
+            continue
+        if channel.id in down:
+            errors.append(f"{channel.name}: not tried, it failed earlier in this pass")
             continue
         try:
             channel.send(message)
             delivered.append(channel.id)
         except AlertDeliveryError as exc:
+            down.add(channel.id)
             errors.append(str(exc))
             log.warning("alert %s: %s not delivered to %s: %s", alert.pk, message.title, channel.name, exc)
     if errors:

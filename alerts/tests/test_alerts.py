@@ -328,3 +328,19 @@ def test_it_alerts_a_wall_screen_that_stopped_polling(webhook: Receiver, django_
     screens[0].seen(now + timedelta(minutes=1))  # it polls again
     tick(now + timedelta(minutes=2))
     assert webhook.events()[-1] == ("resolved", "wall screen Ops room") and len(webhook.posts) == 2
+
+
+def test_it_tries_a_channel_that_is_down_once_per_pass(webhook: Receiver, account: PaletteAccount) -> None:
+    now = timezone.now()
+    for i in range(3):
+        cluster(account, f"c{i}", health="UnHealthy", since=now - timedelta(minutes=20))
+    webhook.stop()
+
+    assert tick(now)["failed"] == 3
+    errors = sorted(Alert.objects.values_list("last_error", flat=True))
+    assert errors.count("webhook: ConnectError") == 1  # one connection attempt, not one per alert
+    assert errors.count("webhook 1: not tried, it failed earlier in this pass") == 2
+
+    webhook.start()
+    tick(now + timedelta(minutes=1))
+    assert sorted(webhook.events()) == [("problem", f"cluster c{i}") for i in range(3)]
