@@ -7,10 +7,12 @@ line parser with our app, Django's management commands and their parsers, gunico
 project reads.
 """
 
+import os
 import re
 import shlex
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from django.core.management import get_commands, load_command_class
 from django.urls import resolve
 
 from config.celery import app as celery_app
-from conftest import ROOT
+from conftest import ROOT, free_port, stop, wait_for_port
 
 DEPLOY = ROOT / "deploy"
 UNITS = DEPLOY / "systemd"
@@ -270,3 +272,46 @@ def test_celery_refuses_an_option_it_does_not_know() -> None:
     """The check above would catch a typo in a unit or in compose.yaml."""
     with pytest.raises(click.UsageError):
         celery_command(["-A", "config", "worker", "--concurency", "16"])
+
+
+def test_its_healthchecks_pass_the_production_settings(tmp_path: Path) -> None:
+    """compose's health probes, run against gunicorn with the HTTPS production settings: /healthz
+    passes (not refused for its Host, not redirected to HTTPS); /readyz fails while no worker runs."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "SECRET_KEY": "deploy-test-" + "k" * 50,
+        "ALLOWED_HOSTS": "fleet.example.com",
+        "SECURE_SSL_REDIRECT": "true",
+        "SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+    }
+    web = subprocess.Popen(
+        [sys.executable, "-m", *compose()["services"]["web"]["command"]],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, web, timeout=60)
+        outcomes = {}
+        for name in ("web", "beat"):
+            probe = compose()["services"][name]["healthcheck"]["test"][1:]
+            probe = [re.sub(r"http://[\w.]+:8000", f"http://127.0.0.1:{port}", word) for word in probe]
+            assert probe[:2] == ["python", "deploy/healthcheck.py"]
+            deadline = time.monotonic() + 60  # as compose retries while a worker boots
+            while True:
+                done = subprocess.run([sys.executable, *probe[1:]], env=env, cwd=ROOT, capture_output=True, text=True)
+                if "timed out" not in done.stderr or time.monotonic() > deadline:
+                    break
+            outcomes[name] = (done.returncode, done.stderr.strip())
+    finally:
+        stop(web)
+
+    assert outcomes["web"] == (0, "")
+    assert outcomes["beat"][0] == 1 and "HTTP 503" in outcomes["beat"][1]  # not ready: no worker, no sync
