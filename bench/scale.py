@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import sync as base  # noqa: E402 (after the path: the bench runs as a script)
+from devtools import processes  # noqa: E402
 
 PHASES = ("full", "incremental", "edge")
 GOAL_RATIO = 1.10  # the issue's goal for the full sync at fleet scale: seconds / least seconds
@@ -188,26 +189,28 @@ class Resources:
 
 def start_sim(stack: ExitStack, args: argparse.Namespace, tmp: Path, control_key: str) -> tuple[str, dict]:
     """The fleet's simulator, its Edge Host API on a port of its own over TLS; (url, edge access)."""
-    port, edge_port = base.free_port(), base.free_port()
+    edge_port = processes.free_port()
     password = secrets.token_urlsafe(12)
     ca_file = tmp / "edge-ca.pem"
-    command = [
-        *(sys.executable, "-m", "palette_sim", "--port", str(port), "--api-key", base.API_KEY),
-        *("--control-key", control_key, "--quiet", "--rate-scale", "1"),
-        *("--edge-port", str(edge_port), "--edge-password", password, "--edge-ca-out", str(ca_file)),
+    sim = processes.start_simulator(
+        base.API_KEY,
+        *("--quiet", "--rate-scale", "1", "--edge-port", str(edge_port), "--edge-ca-out", str(ca_file)),
         *("--latency-ms", str(args.latency_ms), "--seed", str(args.seed), "--projects", str(args.projects)),
         *("--clusters", str(args.clusters), "--profiles", str(args.profiles)),
         *("--edge-hosts", str(args.edge_hosts), "--audits", str(args.audits)),
-    ]
-    proc = stack.enter_context(base.process(command, log=tmp / "sim.log"))
-    base.wait_for_port(port, proc, timeout=300)
+        log=tmp / "sim.log",
+        env={**os.environ, "PALETTE_SIM_CONTROL_KEY": control_key, "PALETTE_SIM_EDGE_PASSWORD": password},
+        timeout=300,
+    )
+    stack.callback(processes.stop, sim.proc)
+    proc = sim.proc
     deadline = time.monotonic() + 60
     while not ca_file.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the simulator's edge server did not start:\n{(tmp / 'sim.log').read_text()[-2000:]}")
         time.sleep(0.1)
     base.CHILDREN["simulator"].append(proc)
-    return f"http://127.0.0.1:{port}", {"port": edge_port, "password": password, "ca_pem": ca_file.read_text()}
+    return sim.url, {"port": edge_port, "password": password, "ca_pem": ca_file.read_text()}
 
 
 def scale_account(sim_url: str, phase: str, edge: dict) -> object:

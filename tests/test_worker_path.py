@@ -3,9 +3,12 @@
 import time
 
 import pytest
+import redis
 
 from config.celery import app
+from conftest import start_worker, stop
 from dashboard.models import Cluster, SyncRun
+from devtools.processes import private_redis
 from palette_sim import generate_fleet
 from palette_sync import sync
 
@@ -33,3 +36,26 @@ def test_it_syncs_the_fleet_through_a_worker(celery_worker, worker_env, settings
     assert Cluster.objects.filter(account=account).count() == live
     log = celery_worker.log.read_text()
     assert "palette_sync.sync_account" in log and "palette_sync.sync_resource" in log
+
+
+def test_it_works_on_a_private_redis_that_asks_for_a_password(worker_env, settings, tmp_path) -> None:
+    """The tests' and the demo's own Redis (devtools.processes) asks for a password, since other local
+    users reach loopback ports: Celery's broker, the locks and the rate budget all work through it."""
+    with private_redis(tmp_path / "redis") as server:
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=server.port).ping()
+        settings.PALETTE_API_URL = worker_env["PALETTE_API_URL"]
+        worker_env.update(REDIS_URL=server.url, CELERY_BROKER_URL=server.url, CELERY_TASK_DEFAULT_QUEUE="private")
+        worker = start_worker(worker_env, tmp_path / "worker.log")
+        try:
+            account = sync.default_account()
+            with app.connection_for_write(server.url) as conn:
+                app.send_task("palette_sync.sync_account", args=[account.pk], queue="private", connection=conn)
+            deadline = time.monotonic() + 60
+            while SyncRun.objects.filter(resource="clusters", status="ok").count() < 3:
+                assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()[-3000:]
+                time.sleep(0.25)
+        finally:
+            stop(worker)
+        budget = redis.Redis.from_url(server.url).keys(f"{settings.PALETTE_THROTTLE_PREFIX}:*")
+        assert budget, "the worker's rate budget is not in the private Redis"

