@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard import labels
+from dashboard.edge_states import EDGE_API_PROBLEMS, EdgeApiState
 from dashboard.sealing import SealedSecretField, SecretState
 
 
@@ -187,22 +188,10 @@ class ClusterProfile(SyncedModel):
         ]
 
 
-# The host's own API could not be read: unlike "unknown" (not checked) or "no_access" (no credentials).
-EDGE_API_PROBLEMS = ("unreachable", "auth_failed", "tls_failed", "error", "bad_address")
-
-
 class EdgeHost(SyncedModel):
     """An edge host as Palette sees it (REFERENCE.md 10), with room for its own Edge Host API's facts."""
 
-    class EdgeApiState(models.TextChoices):
-        REACHABLE = "reachable"
-        UNREACHABLE = "unreachable", "unreachable (no connection or no answer in time)"
-        AUTH_FAILED = "auth_failed", "login refused"
-        TLS_FAILED = "tls_failed", "certificate not trusted"
-        NO_ACCESS = "no_access", "no edge credentials match"
-        ERROR = "error", "answered outside the spec"
-        BAD_ADDRESS = "bad_address", "address refused (not a host name or IP)"
-        UNKNOWN = "unknown", "not checked yet"
+    EdgeApiState = EdgeApiState  # dashboard.edge_states: the client, the sync and the pages share it
 
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
     state = models.TextField(blank=True, help_text="ready | unpaired | in-use")

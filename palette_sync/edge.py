@@ -33,6 +33,8 @@ from datetime import datetime
 import httpx
 from django.utils import timezone
 
+from dashboard.edge_states import EdgeApiState
+
 log = logging.getLogger(__name__)
 
 EDGE_PORT = 5080  # Edge spec `servers`: https://<edge-host-ip>:5080
@@ -47,18 +49,6 @@ READS = {
     "registry": "/v1/edge-mgmt/cluster/registry/health",
     "certificates": "/v1/edge-mgmt/cluster/certificates",
 }
-
-
-class EdgeState:
-    """What the last attempt to read a host's own API found (stored in EdgeHost.edge_api_state)."""
-
-    REACHABLE = "reachable"
-    UNREACHABLE = "unreachable"  # no connection, or no answer in time
-    AUTH_FAILED = "auth_failed"  # the host refused the credentials
-    TLS_FAILED = "tls_failed"  # the host's certificate is not the one we trust
-    NO_ACCESS = "no_access"  # no credentials configured for this host
-    ERROR = "error"  # it answered, but not as the spec says
-    BAD_ADDRESS = "bad_address"  # Palette's address for it is not a bare host name or IP address
 
 
 @dataclass(frozen=True)
@@ -94,7 +84,7 @@ class EdgeUnauthorized(EdgeError):
     """A read answered 401: the host no longer takes the session's token (restarted, logged out)."""
 
     def __init__(self, path: str) -> None:
-        super().__init__(EdgeState.AUTH_FAILED, f"{path}: HTTP 401, the host refused the session's token")
+        super().__init__(EdgeApiState.AUTH_FAILED, f"{path}: HTTP 401, the host refused the session's token")
 
 
 @dataclass(slots=True)  # one per host in a worker's memory: no __dict__ each
@@ -109,7 +99,7 @@ class Session:
     def from_tokens(cls, tokens: dict) -> "Session":
         token = tokens.get("Authorization") if isinstance(tokens, dict) else None
         if not isinstance(token, str) or not token:
-            raise EdgeError(EdgeState.ERROR, "login answer has no Token.Authorization")
+            raise EdgeError(EdgeApiState.ERROR, "login answer has no Token.Authorization")
         refresh = tokens.get("RefreshToken")
         return cls(token, refresh if isinstance(refresh, str) else "", token_expiry(token))
 
@@ -234,9 +224,9 @@ def pinned_context(access: EdgeAccess, address: str, timeout: float) -> ssl.SSLC
         try:
             seen, der = peer_fingerprint(address, access.port, timeout)
         except ssl.SSLError as exc:
-            raise EdgeError(EdgeState.TLS_FAILED, f"TLS handshake failed: {exc}") from exc
+            raise EdgeError(EdgeApiState.TLS_FAILED, f"TLS handshake failed: {exc}") from exc
         if seen != pin:
-            raise EdgeError(EdgeState.TLS_FAILED, f"certificate fingerprint {seen} is not the pinned one")
+            raise EdgeError(EdgeApiState.TLS_FAILED, f"certificate fingerprint {seen} is not the pinned one")
         PINNED.put(key, der)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
@@ -249,7 +239,7 @@ def refuse_writes(request: httpx.Request) -> None:
     """The edge client reads: GETs, and the POSTs that log in and renew a token."""
     if request.method == "GET" or (request.method == "POST" and request.url.path in (LOGIN, RENEWAL)):
         return
-    raise EdgeError(EdgeState.ERROR, f"refused {request.method} {request.url.path}: the edge client is read-only")
+    raise EdgeError(EdgeApiState.ERROR, f"refused {request.method} {request.url.path}: the edge client is read-only")
 
 
 def read_host(
@@ -272,21 +262,22 @@ def read_host(
             base_url=base, verify=verify, timeout=timeout, transport=transport, event_hooks={"request": [refuse_writes]}
         ) as http:
             return EdgeProbe(
-                EdgeState.REACHABLE, facts=read_in_session(http, access, sessions, session_key(address, access), tally)
+                EdgeApiState.REACHABLE,
+                facts=read_in_session(http, access, sessions, session_key(address, access), tally),
             )
     except EdgeError as exc:
         return EdgeProbe(exc.state, error=str(exc))
     except httpx.ConnectError as exc:
         state = (
-            EdgeState.TLS_FAILED
+            EdgeApiState.TLS_FAILED
             if isinstance(exc.__cause__, ssl.SSLError) or "CERTIFICATE" in str(exc)
-            else EdgeState.UNREACHABLE
+            else EdgeApiState.UNREACHABLE
         )
-        if state == EdgeState.TLS_FAILED and access.fingerprint:
+        if state == EdgeApiState.TLS_FAILED and access.fingerprint:
             PINNED.drop((address, access.port, normalise_fingerprint(access.fingerprint)))  # check afresh next time
         return EdgeProbe(state, error=f"{address}: {exc}")
     except (httpx.TransportError, OSError) as exc:
-        return EdgeProbe(EdgeState.UNREACHABLE, error=f"{address}: {exc.__class__.__name__} {exc}".strip())
+        return EdgeProbe(EdgeApiState.UNREACHABLE, error=f"{address}: {exc.__class__.__name__} {exc}".strip())
 
 
 def read_in_session(http: httpx.Client, access: EdgeAccess, sessions: Lru, key: tuple, tally: Tally) -> dict:
@@ -317,7 +308,7 @@ def login(http: httpx.Client, access: EdgeAccess) -> Session:
         LOGIN, params={"setCookie": "false"}, json={"username": access.username, "password": access.password}
     )
     if response.status_code in (400, 401, 403):
-        raise EdgeError(EdgeState.AUTH_FAILED, f"login refused ({response.status_code})")
+        raise EdgeError(EdgeApiState.AUTH_FAILED, f"login refused ({response.status_code})")
     body = json_of(response)
     return Session.from_tokens(body.get("Token") if isinstance(body, dict) else None)
 
@@ -342,17 +333,17 @@ def read_facts(http: httpx.Client, token: str) -> dict:
             continue
         facts[name] = json_of(response)
     if not isinstance(facts["host"], dict):
-        raise EdgeError(EdgeState.ERROR, "edgehosts/current is not an object")
+        raise EdgeError(EdgeApiState.ERROR, "edgehosts/current is not an object")
     return facts
 
 
 def json_of(response: httpx.Response) -> object:
     if response.status_code >= 400:
-        raise EdgeError(EdgeState.ERROR, f"{response.request.url.path}: HTTP {response.status_code}")
+        raise EdgeError(EdgeApiState.ERROR, f"{response.request.url.path}: HTTP {response.status_code}")
     try:
         return response.json()
     except ValueError as exc:
-        raise EdgeError(EdgeState.ERROR, f"{response.request.url.path}: response is not JSON") from exc
+        raise EdgeError(EdgeApiState.ERROR, f"{response.request.url.path}: response is not JSON") from exc
 
 
 HOST_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
@@ -379,11 +370,11 @@ def unprobeable(address: str, access: object | None) -> EdgeProbe | None:
 
     `access` is whatever says how to log in (EdgeAccess, or the credential it will come from)."""
     if access is None:
-        return EdgeProbe(EdgeState.NO_ACCESS, error="no edge credentials match this host")
+        return EdgeProbe(EdgeApiState.NO_ACCESS, error="no edge credentials match this host")
     if not address:
-        return EdgeProbe(EdgeState.UNREACHABLE, error="Palette lists no address for this host")
+        return EdgeProbe(EdgeApiState.UNREACHABLE, error="Palette lists no address for this host")
     problem = address_problem(address)
-    return EdgeProbe(EdgeState.BAD_ADDRESS, error=problem) if problem else None
+    return EdgeProbe(EdgeApiState.BAD_ADDRESS, error=problem) if problem else None
 
 
 MAX_PACING = 120.0  # seconds a host's start may lie ahead (a clock far off must not park a thread for long)

@@ -271,7 +271,7 @@ def probe_batch(payload: dict) -> dict:
             why = (
                 "the edge password could not be unsealed here: this worker's PALETTE_SECRET_KEY is not the central one"
             )
-            rows.append(result_row(host_id, edge.EdgeProbe(edge.EdgeState.ERROR, error=why)))
+            rows.append(result_row(host_id, edge.EdgeProbe(edge.EdgeApiState.ERROR, error=why)))
         else:
             targets.append((host_id, address, accesses[cid]))
             start_at[host_id] = start[0] if start else 0.0
@@ -290,7 +290,7 @@ def probe_batch(payload: dict) -> dict:
 def result_row(host_id: int, probe: edge.EdgeProbe) -> list:
     """One probe as the writer takes it (JSON: it may travel through the broker)."""
     facts = None
-    if probe.state == edge.EdgeState.REACHABLE:
+    if probe.state == edge.EdgeApiState.REACHABLE:
         facts = {**edge.summary(probe.facts), "readAt": probe.checked_at.isoformat()}
     return [host_id, probe.state, probe.error[:500], facts, probe.checked_at.isoformat()]
 
@@ -478,6 +478,6 @@ def sync_edge_api(account: PaletteAccount, client: PaletteClient) -> SyncRun:
             recorder.count(items=len(chunk), transitions=written.transitions)
         for project in projects_of(account, projects):
             rollups.refresh_counts(account, project, "edgehosts")
-        if set(states) - {edge.EdgeState.REACHABLE}:
+        if set(states) - {edge.EdgeApiState.REACHABLE}:
             recorder.error("edge hosts: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
         return recorder.finish(SyncRun.Status.OK)  # unreachable hosts are data, not a failed sync

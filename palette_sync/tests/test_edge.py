@@ -8,7 +8,7 @@ from conftest import EDGE_PASSWORD as PASSWORD
 from conftest import EdgeSim
 from palette_sync.edge import (
     EdgeAccess,
-    EdgeState,
+    EdgeApiState,
     Lru,
     Session,
     Tally,
@@ -34,7 +34,7 @@ def probes(edge_sim: EdgeSim) -> dict:
 
 
 def test_it_reads_hosts_it_trusts_by_ca(edge_sim: EdgeSim, probes: dict) -> None:
-    reachable = [h for h in edge_sim.hosts if probes[h["metadata"]["uid"]].state == EdgeState.REACHABLE]
+    reachable = [h for h in edge_sim.hosts if probes[h["metadata"]["uid"]].state == EdgeApiState.REACHABLE]
     assert len(reachable) >= len(edge_sim.hosts) * 0.8
     for host in reachable:
         facts = probes[host["metadata"]["uid"]].facts
@@ -43,13 +43,13 @@ def test_it_reads_hosts_it_trusts_by_ca(edge_sim: EdgeSim, probes: dict) -> None
 
 
 def reachable_address(edge_sim: EdgeSim, probes: dict) -> str:
-    return next(address(h) for h in edge_sim.hosts if probes[h["metadata"]["uid"]].state == EdgeState.REACHABLE)
+    return next(address(h) for h in edge_sim.hosts if probes[h["metadata"]["uid"]].state == EdgeApiState.REACHABLE)
 
 
 def test_it_refuses_a_host_it_does_not_trust(edge_sim: EdgeSim, probes: dict) -> None:
     target = reachable_address(edge_sim, probes)
     probe = read_host(target, EdgeAccess("kairos", PASSWORD, port=edge_sim.port), timeout=5)
-    assert probe.state == EdgeState.TLS_FAILED
+    assert probe.state == EdgeApiState.TLS_FAILED
     assert "CERTIFICATE_VERIFY_FAILED" in probe.error
     assert probe.facts == {}
 
@@ -57,12 +57,12 @@ def test_it_refuses_a_host_it_does_not_trust(edge_sim: EdgeSim, probes: dict) ->
 def test_it_pins_a_fingerprint(edge_sim: EdgeSim, probes: dict) -> None:
     target = reachable_address(edge_sim, probes)
     insecure = read_host(target, EdgeAccess("kairos", PASSWORD, insecure=True, port=edge_sim.port))
-    assert insecure.state == EdgeState.REACHABLE
+    assert insecure.state == EdgeApiState.REACHABLE
     fingerprint, _ = peer_fingerprint(target, edge_sim.port, 5)
     pinned = read_host(target, EdgeAccess("kairos", PASSWORD, fingerprint=fingerprint, port=edge_sim.port))
     wrong = read_host(target, EdgeAccess("kairos", PASSWORD, fingerprint="00" * 32, port=edge_sim.port))
-    assert pinned.state == EdgeState.REACHABLE
-    assert wrong.state == EdgeState.TLS_FAILED
+    assert pinned.state == EdgeApiState.REACHABLE
+    assert wrong.state == EdgeApiState.TLS_FAILED
     assert "not the pinned one" in wrong.error
 
 
@@ -70,16 +70,16 @@ def test_it_records_refused_credentials(edge_sim: EdgeSim) -> None:
     access = EdgeAccess("kairos", "wrong", ca_pem=edge_sim.ca_pem, port=edge_sim.port)
     probes = read_hosts([(h["metadata"]["uid"], address(h), access) for h in edge_sim.hosts[:10]], timeout=5)
     states = {p.state for p in probes.values()}
-    assert EdgeState.AUTH_FAILED in states
-    assert states <= {EdgeState.AUTH_FAILED, EdgeState.UNREACHABLE}
+    assert EdgeApiState.AUTH_FAILED in states
+    assert states <= {EdgeApiState.AUTH_FAILED, EdgeApiState.UNREACHABLE}
 
 
 def test_it_marks_down_hosts_unreachable_not_failed(probes: dict) -> None:
-    assert probes["no-access"].state == EdgeState.NO_ACCESS
+    assert probes["no-access"].state == EdgeApiState.NO_ACCESS
     states = {p.state for key, p in probes.items() if key != "no-access"}
-    assert states == {EdgeState.REACHABLE, EdgeState.UNREACHABLE}  # the simulator keeps some hosts down
+    assert states == {EdgeApiState.REACHABLE, EdgeApiState.UNREACHABLE}  # the simulator keeps some hosts down
     for key, probe in probes.items():
-        if probe.state == EdgeState.UNREACHABLE:
+        if probe.state == EdgeApiState.UNREACHABLE:
             assert probe.error, key
             assert probe.facts == {}
 
@@ -109,7 +109,7 @@ def test_it_accepts_only_a_bare_host_name_or_ip_address(address: str, usable: bo
 def test_a_host_with_a_refused_address_is_not_contacted() -> None:
     access = EdgeAccess(username="kairos", password="pw", insecure=True)
     probes = read_hosts([("h1", "127.0.0.1:9@evil.example", access)], timeout=1)
-    assert probes["h1"].state == EdgeState.BAD_ADDRESS
+    assert probes["h1"].state == EdgeApiState.BAD_ADDRESS
     assert "not a host name or IP address" in probes["h1"].error
 
 
@@ -117,7 +117,7 @@ def test_a_host_with_a_refused_address_is_not_contacted() -> None:
 
 
 def reachable_targets(edge_sim: EdgeSim, probes: dict, n: int) -> list[str]:
-    return [address(h) for h in edge_sim.hosts if probes[h["metadata"]["uid"]].state == EdgeState.REACHABLE][:n]
+    return [address(h) for h in edge_sim.hosts if probes[h["metadata"]["uid"]].state == EdgeApiState.REACHABLE][:n]
 
 
 def test_it_reuses_a_hosts_session_instead_of_logging_in_again(edge_sim: EdgeSim, probes: dict) -> None:
@@ -126,7 +126,7 @@ def test_it_reuses_a_hosts_session_instead_of_logging_in_again(edge_sim: EdgeSim
     targets = reachable_targets(edge_sim, probes, 5)
     for _ in range(3):
         for target in targets:
-            assert read_host(target, access, sessions=sessions, tally=tally).state == EdgeState.REACHABLE
+            assert read_host(target, access, sessions=sessions, tally=tally).state == EdgeApiState.REACHABLE
     assert tally.counts == {"logins": 5, "reused": 10}
     assert len(sessions) == 5
 
@@ -140,7 +140,7 @@ def test_a_session_about_to_expire_is_renewed_not_logged_in_again(edge_sim: Edge
     assert session.expires - time.time() > 3600  # the token's own exp: 2 h
     session.expires = time.time() + 30  # as if it had lived most of its 2 h
 
-    assert read_host(target, access, sessions=sessions, tally=tally).state == EdgeState.REACHABLE
+    assert read_host(target, access, sessions=sessions, tally=tally).state == EdgeApiState.REACHABLE
     assert tally.counts == {"logins": 1, "renewals": 1}
     renewed = sessions.get(session_key(target, access))
     assert renewed.token != session.token
@@ -153,7 +153,7 @@ def test_a_session_the_host_refuses_logs_in_again_once(edge_sim: EdgeSim, probes
     target = reachable_targets(edge_sim, probes, 1)[0]
     sessions.put(session_key(target, access), Session("forged-or-revoked", expires=time.time() + 3600))
 
-    assert read_host(target, access, sessions=sessions, tally=tally).state == EdgeState.REACHABLE
+    assert read_host(target, access, sessions=sessions, tally=tally).state == EdgeApiState.REACHABLE
     assert tally.counts == {"reused": 1, "logins": 1}
     assert sessions.get(session_key(target, access)).token != "forged-or-revoked"
 
@@ -163,8 +163,8 @@ def test_a_changed_password_does_not_ride_on_the_old_session(edge_sim: EdgeSim, 
     target = reachable_targets(edge_sim, probes, 1)[0]
     right = EdgeAccess("kairos", PASSWORD, ca_pem=edge_sim.ca_pem, port=edge_sim.port)
     wrong = EdgeAccess("kairos", "rotated", ca_pem=edge_sim.ca_pem, port=edge_sim.port)
-    assert read_host(target, right, sessions=sessions).state == EdgeState.REACHABLE
-    assert read_host(target, wrong, sessions=sessions).state == EdgeState.AUTH_FAILED
+    assert read_host(target, right, sessions=sessions).state == EdgeApiState.REACHABLE
+    assert read_host(target, wrong, sessions=sessions).state == EdgeApiState.AUTH_FAILED
 
 
 def test_the_session_cache_is_bounded() -> None:
@@ -188,4 +188,4 @@ def test_it_does_not_contact_a_host_before_its_time() -> None:
     began = time.monotonic()
     probes = read_hosts([("h1", "", None), ("h2", "", None)], start_at={"h2": time.time() + 0.5})
     assert time.monotonic() - began >= 0.45
-    assert probes["h2"].state == EdgeState.NO_ACCESS
+    assert probes["h2"].state == EdgeApiState.NO_ACCESS
