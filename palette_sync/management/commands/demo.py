@@ -37,8 +37,16 @@ class Command(BaseCommand):
         parser.add_argument("--churn", type=float, default=0.2, help="fleet changes per second (default 0.2)")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--interval", type=int, default=30, help="seconds between syncs (default 30)")
+        parser.add_argument(
+            "--any-database",
+            action="store_true",
+            help="run even though DATABASE_URL names another database than the demo's own var/db.sqlite3 "
+            "(the demo overwrites the default account, the '*' edge credential and the user 'demo' there)",
+        )
 
     def handle(self, *args: object, **opts: object) -> None:
+        self.refuse_foreign_database(opts["any_database"])
+        os.umask(0o077)  # what the demo and its children write (logs, Redis, the edge CA) is theirs alone
         for port in (opts["port"], opts["sim_port"]):
             if port_in_use(port):
                 raise CommandError(
@@ -46,7 +54,9 @@ class Command(BaseCommand):
                 )
         call_command("migrate", verbosity=0)
         log_dir = Path(settings.VAR_DIR) / "log"
-        log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for old in (log_dir, *log_dir.glob("*.log")):  # an older demo left them readable to everyone
+            old.chmod(0o700 if old.is_dir() else 0o600)
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.stopping = False
         signal.signal(signal.SIGTERM, self.on_signal)
@@ -159,8 +169,21 @@ class Command(BaseCommand):
         credential.set_password(self.edge_password)
         credential.save()
 
+    def refuse_foreign_database(self, allowed: bool) -> None:
+        """The demo rewrites an account, an edge credential and a superuser: only in its own database."""
+        own = Path(settings.VAR_DIR) / "db.sqlite3"
+        database = settings.DATABASES["default"]
+        if allowed or (database["ENGINE"].endswith("sqlite3") and Path(database["NAME"]) == own):
+            return
+        raise CommandError(
+            f"the demo runs on its own database ({own}), not on {database['ENGINE'].rsplit('.', 1)[-1]} "
+            f"{str(database.get('NAME'))!r} from DATABASE_URL: it would overwrite the account "
+            f"{settings.PALETTE_ACCOUNT_NAME!r}, the edge credential '*' and the user 'demo' there. "
+            "Unset DATABASE_URL, or pass --any-database if that is what you want."
+        )
+
     def demo_login(self) -> str:
-        password = secrets.token_urlsafe(9)
+        password = secrets.token_urlsafe(12)
         user, _ = get_user_model().objects.get_or_create(username="demo")
         user.set_password(password)
         user.is_staff = user.is_superuser = True
