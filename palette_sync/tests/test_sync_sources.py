@@ -38,6 +38,17 @@ def test_it_copies_every_source(account: PaletteAccount, sim_fleet: Fleet, sim_c
     assert all(r.requests and r.finished_at for r in runs)
 
 
+def test_it_copies_a_clusters_fields(account: PaletteAccount, sim_fleet: Fleet, sim_client: Callable) -> None:
+    sync.sync_account(account, sim_client(sim_fleet))
+
+    record = live(sim_fleet)[5]
+    cluster = Cluster.objects.get(uid=record.uid)
+    assert (cluster.name, cluster.project.uid) == (record.name, record.project.uid)
+    assert (cluster.state, cluster.health, cluster.cloud_type) == (record.state, record.health, record.cloud)
+    assert cluster.kubernetes_version == next(p.version for p in record.infra.packs if p.layer == "k8s")
+    assert cluster.raw["metadata"]["uid"] == record.uid
+
+
 def test_it_keeps_each_profile_version_with_its_packs_and_clusters(
     account: PaletteAccount, sim_fleet: Fleet, sim_client: Callable
 ) -> None:

@@ -146,6 +146,19 @@ def test_it_removes_nothing_after_a_partial_listing(
     assert any("ended early" in p.why for p in freshness(CLUSTERS).problems)
 
 
+def test_it_removes_nothing_when_palette_refuses_the_key(
+    account: PaletteAccount, sim_fleet: Fleet, sim_client: Callable
+) -> None:
+    sync.sync_account(account, sim_client(sim_fleet))
+    runs = sync.sync_account(account, sim_client(sim_fleet, key="revoked"))
+
+    assert runs[0].status == "failed"
+    assert "401" in runs[0].errors[0]
+    assert Cluster.objects.filter(removed_at__isnull=True).count() == len(
+        [c for c in sim_fleet.clusters.values() if c.state != "Deleted"]
+    )
+
+
 def test_it_removes_the_contents_of_a_removed_project(
     account: PaletteAccount, sim_fleet: Fleet, sim_client: Callable
 ) -> None:
