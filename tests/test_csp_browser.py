@@ -1,5 +1,5 @@
-"""The strict Content Security Policy, in Debian's Chromium: every main page, the login page and the
-admin pages load (and htmx swaps a partial) without a single CSP violation, and the policy they get
+"""The strict Content Security Policy, in Debian's Chromium: every main page, the login page, the
+admin pages and a wall screen load (and htmx swaps a partial) without a single CSP violation, and the policy they get
 allows no inline script or style without this response's nonce."""
 
 from collections.abc import Iterator
@@ -14,6 +14,7 @@ from dashboard.models import Cluster, ClusterProfile, EdgeCredential, EdgeHost, 
 from palette_sim import SimApp, generate_fleet
 from palette_sync import sync
 from palette_sync.client import PaletteClient
+from wall.models import Display
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a long admin passphrase"
@@ -85,7 +86,17 @@ def main_pages() -> list[str]:
         f"/admin/dashboard/paletteaccount/{account.pk}/change/",
         "/admin/dashboard/edgecredential/add/",
         "/admin/auth/user/",
+        "/wall/",
+        f"/wall/{wall_token()}/",  # a wall screen, as the TV loads it
     ]
+
+
+def wall_token() -> str:
+    display = Display(name="ops room", screens=["overview", "unhealthy", "sites", "timeline"])
+    display.created_by = User.objects.get(username="admin")
+    token = display.new_token()
+    display.save()
+    return token
 
 
 def test_no_page_reports_a_csp_violation(page: object, live_server: object) -> None:
