@@ -138,9 +138,10 @@ def test_it_refills_buckets_at_the_published_rate() -> None:
     now = [0.0]
     limiter = RateLimiter(scale=1.0, clock=lambda: now[0])
     dashboard, profiles = family_of("/v1/dashboard/projects"), family_of("/v1/clusterprofiles/x")
-    assert sum(limiter.allow("127.0.0.1", dashboard) for _ in range(60)) == 50  # 10 rps x burst 5
-    assert sum(limiter.allow("127.0.0.1", profiles) for _ in range(300)) == 250  # 50 rps x burst 5
+    # A full bucket holds rps x burst; after that, requests pass at rps.
+    assert sum(limiter.allow("127.0.0.1", dashboard) for _ in range(60)) == dashboard.capacity
+    assert sum(limiter.allow("127.0.0.1", profiles) for _ in range(300)) == profiles.capacity
     now[0] += 0.5
-    assert sum(limiter.allow("127.0.0.1", dashboard) for _ in range(10)) == 5  # 0.5 s at 10/s
+    assert sum(limiter.allow("127.0.0.1", dashboard) for _ in range(10)) == dashboard.rps * 0.5
     now[0] += 100
     assert sum(limiter.allow("127.0.0.1", dashboard) for _ in range(60)) == 50  # never above capacity
