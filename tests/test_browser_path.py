@@ -11,7 +11,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from dashboard.models import Cluster, FleetCount, PaletteAccount, Project, SyncScope
+from dashboard.models import Cluster, SyncScope
+from dashboard.tests.factories import ClusterFactory, ProjectFactory
+from palette_sync.sync.rollups import refresh_counts
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery"
@@ -20,33 +22,23 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def fleet() -> None:
     """90 clusters: every third a depot, every fifth unhealthy; the counts the overview reads."""
-    account = PaletteAccount.objects.create(name="acme", api_url="https://palette.example")
     now = timezone.now()
-    project = Project.objects.create(account=account, uid="p1", name="factory", first_seen_at=now, last_seen_at=now)
+    project = ProjectFactory(uid="p1", name="factory")
+    account = project.account
     Cluster.objects.bulk_create(
-        [
-            Cluster(
-                account=account,
-                uid=f"c{i}",
-                name=f"{'plant' if i % 3 else 'depot'}-{i:04d}",
-                project=project,
-                cloud_type="aws",
-                state="Running",
-                health=Cluster.UNHEALTHY if i % 5 == 0 else "Healthy",
-                health_since=now - timedelta(hours=i),
-                kubernetes_version="1.31.2",
-                modified_at=now - timedelta(minutes=i),
-                heartbeat_at=now - timedelta(minutes=i),
-                first_seen_at=now,
-                last_seen_at=now,
-            )
-            for i in range(90)
-        ]
-    )
-    for value, n in (("Healthy", 72), (Cluster.UNHEALTHY, 18)):
-        FleetCount.objects.create(
-            account=account, project=project, resource="clusters", dimension="health", value=value, count=n
+        ClusterFactory.build(
+            project=project,
+            uid=f"c{i}",
+            name=f"{'plant' if i % 3 else 'depot'}-{i:04d}",
+            cloud_type="aws",
+            health=Cluster.UNHEALTHY if i % 5 == 0 else "Healthy",
+            health_since=now - timedelta(hours=i),
+            modified_at=now - timedelta(minutes=i),
+            heartbeat_at=now - timedelta(minutes=i),
         )
+        for i in range(90)
+    )
+    refresh_counts(account, project, "clusters")  # the counts the overview reads, as the sync keeps them
     SyncScope.objects.create(account=account, resource="clusters", project=project, last_status="ok", ok_started_at=now)
     User.objects.create_user("operator", password=PASSWORD)
 

@@ -10,7 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.models import Cluster, FleetCount, PaletteAccount, ProfileUse, Project, SyncScope
+from dashboard.models import Cluster, PaletteAccount, ProfileUse, Project, SyncScope
+from dashboard.tests.factories import ClusterFactory, ProjectFactory
+from palette_sync.sync.rollups import refresh_counts
 
 pytestmark = pytest.mark.django_db
 URL = reverse("dashboard:cluster_list")
@@ -19,28 +21,23 @@ URL = reverse("dashboard:cluster_list")
 @pytest.fixture
 def fleet() -> PaletteAccount:
     """60 clusters in one project: every fourth unhealthy, every fifth on AWS, ten behind their profile."""
-    account = PaletteAccount.objects.create(name="acme", api_url="https://palette.example")
     now = timezone.now()
-    project = Project.objects.create(account=account, uid="p1", name="retail-edge", first_seen_at=now, last_seen_at=now)
+    project = ProjectFactory(uid="p1", name="retail-edge")
+    account = project.account
     clusters = Cluster.objects.bulk_create(
-        [
-            Cluster(
-                account=account,
-                uid=f"c{i:03d}",
-                name=f"store-{i:03d}",
-                project=project,
-                cloud_type="aws" if i % 5 == 0 else "edge-native",
-                state="Running",
-                health="Healthy" if i % 4 else Cluster.UNHEALTHY,
-                health_since=now - timedelta(hours=i, minutes=30),
-                kubernetes_version="1.30.6" if i % 2 else "1.31.2",
-                heartbeat_at=now - timedelta(minutes=i, seconds=30),
-                modified_at=now - timedelta(hours=i),
-                first_seen_at=now - timedelta(days=3),
-                last_seen_at=now,
-            )
-            for i in range(60)
-        ]
+        ClusterFactory.build(
+            project=project,
+            uid=f"c{i:03d}",
+            name=f"store-{i:03d}",
+            cloud_type="aws" if i % 5 == 0 else "edge-native",
+            health="Healthy" if i % 4 else Cluster.UNHEALTHY,
+            health_since=now - timedelta(hours=i, minutes=30),
+            kubernetes_version="1.30.6" if i % 2 else "1.31.2",
+            heartbeat_at=now - timedelta(minutes=i, seconds=30),
+            modified_at=now - timedelta(hours=i),
+            first_seen_at=now - timedelta(days=3),
+        )
+        for i in range(60)
     )
     ProfileUse.objects.bulk_create(
         ProfileUse(
@@ -54,14 +51,7 @@ def fleet() -> PaletteAccount:
         )
         for i, c in enumerate(clusters)
     )
-    for value, n in (("aws", 12), ("edge-native", 48)):
-        FleetCount.objects.create(
-            account=account, project=project, resource="clusters", dimension="cloud_type", value=value, count=n
-        )
-    for value, n in (("Healthy", 45), (Cluster.UNHEALTHY, 15)):
-        FleetCount.objects.create(
-            account=account, project=project, resource="clusters", dimension="health", value=value, count=n
-        )
+    refresh_counts(account, project, "clusters")  # what the sync keeps for the filter choices
     return account
 
 
