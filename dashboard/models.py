@@ -3,9 +3,12 @@
 `palette_sync.sync` is the only writer of synced models; pages only read them.
 """
 
+import ipaddress
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Max
 from django.urls import reverse
@@ -14,6 +17,13 @@ from django.utils import timezone
 from dashboard import labels
 from dashboard.edge_states import EDGE_API_PROBLEMS, EdgeApiState
 from dashboard.sealing import SealedSecretField, SecretState
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class PaletteAccount(models.Model):
@@ -67,6 +77,13 @@ class PaletteAccount(models.Model):
     def has_secret(self) -> bool:
         """A secret is stored for the account's current URL, sign-in mode and CA (readable or not)."""
         return self.secret_state in (SecretState.STORED, SecretState.UNREADABLE)
+
+    def clean(self) -> None:
+        """Over plain http:// the API key or password would cross the network in clear: only a Palette
+        on this machine (a loopback address, such as the simulator) may be reached so."""
+        url = urlsplit(self.api_url)
+        if url.scheme == "http" and not is_loopback(url.hostname or ""):
+            raise ValidationError({"api_url": "Use https://: over http:// the credential would travel in clear."})
 
     def rate_key(self) -> str:
         """The rate budget this account spends: Palette limits per source IP and server (REFERENCE.md 5),

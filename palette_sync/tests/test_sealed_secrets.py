@@ -5,6 +5,7 @@ the ORM, the admin or a queryset update, clears it: it must be entered again for
 import pytest
 from cryptography.fernet import InvalidToken
 from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 
@@ -176,3 +177,19 @@ def test_a_secret_sealed_before_binding_is_bound_by_the_migration() -> None:
     assert rebind(bound, target) is None  # already bound: left alone
     with pytest.raises(InvalidToken):
         unseal("not-a-token", target)
+
+
+@pytest.mark.parametrize("url", ["http://palette.example", "http://10.0.0.5:8080"])
+def test_a_key_is_never_sent_in_clear_over_the_network(admin: Client, url: str, monkeypatch) -> None:
+    form = {"name": "lab", "api_url": url, "auth_mode": "api_key", "enabled": "on", "secret": "k"}
+    response = admin.post("/admin/dashboard/paletteaccount/add/", form)
+    assert response.status_code == 200 and "Use https://" in response.content.decode()
+    monkeypatch.setenv("LAB_KEY", "k")
+    with pytest.raises(CommandError, match="not saved: api_url: Use https://"):
+        call_command("palette_account", "add", "lab", f"--url={url}", "--secret-env=LAB_KEY", "--no-check")
+    assert not PaletteAccount.objects.filter(name="lab").exists()
+
+
+def test_plain_http_is_fine_on_this_machine() -> None:
+    for url in ("http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765", "https://palette.example"):
+        PaletteAccount(name="local", api_url=url).full_clean(exclude=["secret_sealed"])

@@ -8,6 +8,7 @@ import getpass
 import os
 import sys
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.models import PaletteAccount
@@ -52,7 +53,11 @@ class Command(BaseCommand):
         account.set_secret(secret)
         if options.get("ca_file"):
             account.ca_pem = read_pem(options["ca_file"])
-        account.full_clean(exclude=["secret_sealed"])
+        try:
+            account.full_clean(exclude=["secret_sealed"])
+        except ValidationError as exc:
+            problems = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+            raise CommandError(f"{name}: not saved: {problems}") from None
         if not options.get("no_check"):
             problem = sync.check_account(account)
             if problem:
