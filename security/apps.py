@@ -6,4 +6,4 @@ class SecurityConfig(AppConfig):
     verbose_name = "Web security"
 
     def ready(self) -> None:
-        from security import lockout, sessions  # noqa: F401  (connect their signal receivers)
+        from security import checks, lockout, sessions  # noqa: F401  (register the check, connect the receivers)

@@ -47,6 +47,18 @@ def test_check_deploy_is_clean_with_the_readme_production_settings(tmp_path) -> 
     assert "System check identified no issues" in result.stdout
 
 
+def test_check_deploy_warns_of_a_weak_palette_secret_key(tmp_path) -> None:
+    env = {**production_environment(), "PALETTE_SECRET_KEY": "palette"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "VAR_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "security.palette.W001" in result.stderr
+
+
 def test_the_default_environment_would_not_pass_check_deploy(tmp_path) -> None:
     """The check itself bites: without the production settings it warns (HSTS, SSL redirect, cookies)."""
     result = subprocess.run(
