@@ -13,7 +13,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 SIZES = [(1920, 1080), (3840, 2160)]
-SHOW = "n => document.querySelectorAll('.wall-screen').forEach((s, i) => s.classList.toggle('is-current', i === n))"
+SHOW = """n => ['.wall-screen', '.wall-dots li'].forEach(
+    (selector) => document.querySelectorAll(selector).forEach((s, i) => s.classList.toggle('is-current', i === n)))"""
 
 
 def main() -> None:

@@ -5,11 +5,13 @@ counts, the site roll-up, the timeline, a saved view's list), cut to a few rows 
 screen's `fingerprint` is the data it shows as plain values: the wall's ETag is a digest of the
 fingerprints, so an unchanged wall answers 304 without rendering anything. An ETag is remembered
 (Django's cache) with the data's version, the last sync run's end: while neither moves, a poll is
-answered without reading the screens' data at all.
+answered without reading the screens' data at all. A drawn screen is kept too, by (screen, scope,
+version), and shared by every display that shows it.
 """
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -18,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import HttpRequest, QueryDict
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from dashboard import freshness
@@ -48,6 +51,7 @@ LISTS = {
     SavedView.Page.PROFILES: ProfileList,
 }
 UNHEALTHY = (Cluster.UNHEALTHY, EdgeHost.UNHEALTHY)
+TV_HIDDEN = ("profiles",)  # a list of chips per row: unreadable from 5 m, and it makes rows tall
 NOUNS = {SavedView.Page.CLUSTERS: "cluster", SavedView.Page.EDGE_HOSTS: "edge host", SavedView.Page.PROFILES: "profile"}
 
 
@@ -63,8 +67,23 @@ class Screen:
     fingerprint: object = None
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A screen as drawn: what the cache keeps, shared by every display that shows it in the same scope."""
+
+    key: str
+    title: str
+    problem: bool
+    fingerprint: str
+    html: str
+
+
 class Wall:
-    """A display's screens, built on first use; shared queries (counts, freshness) are run once."""
+    """A display's screens, built on first use; shared queries (counts, freshness) are run once.
+
+    Screens are drawn once per (screen, scope, data version) and kept in the cache for ETAG_TRUST
+    seconds: fifty displays showing the overview cost one overview, not fifty.
+    """
 
     def __init__(self, display: Display, now: datetime | None = None) -> None:
         self.display = display
@@ -73,7 +92,31 @@ class Wall:
 
     @cached_property
     def freshness(self) -> freshness.Freshness:
-        return freshness.freshness(freshness.EVERYTHING, self.now, rows=self.scope)
+        return self.shared("freshness", lambda: freshness.freshness(freshness.EVERYTHING, self.now, rows=self.scope))
+
+    def shared(self, name: str, build: Callable[[], object]) -> object:
+        """`build()`, or what it gave for the same name, scope and data version in the last ETAG_TRUST seconds."""
+        key = f"wall:{name}:{self.data_version}"
+        found = cache.get(key)
+        if found is None:
+            found = build()
+            cache.set(key, found, timeout=ETAG_TRUST)
+        return found
+
+    @cached_property
+    def data_version(self) -> str:
+        """The build, the scope and the data's version (the last sync run's end within the scope), as a digest."""
+        scope = [sorted(ids) if ids is not None else "*" for ids in (self.scope.accounts, self.scope.projects)]
+        return digest([build_id(), scope, self.stamp])
+
+    @cached_property
+    def stamp(self) -> list:
+        """What moves whenever the data may have changed, in one small query: every sync run ends by
+        writing its SyncScope row."""
+        found = self.scope.filter(SyncScope.objects.all()).aggregate(
+            finished=Max("last_finished_at"), complete=Max("ok_started_at"), scopes=Count("id")
+        )
+        return sorted(found.items())
 
     @cached_property
     def counts(self) -> overview.Counts:
@@ -108,8 +151,18 @@ class Wall:
         return {view.pk: view for view in views}
 
     @cached_property
-    def screens(self) -> list[Screen]:
-        return [self.screen(key) for key in self.display.screens]
+    def screens(self) -> list[Shown]:
+        return [self.shown(key) for key in self.display.screens]
+
+    def shown(self, key: str) -> Shown:
+        """The screen drawn, from the cache when another poll (of any display) drew it at this version."""
+        if key.startswith("view:") and (not key[5:].isdigit() or int(key[5:]) not in self.saved_views):
+            return self.draw(Screen(key, "Saved view gone", "wall/_missing.html", fingerprint="missing"))
+        return self.shared(f"screen:{key}", lambda: self.draw(self.screen(key)))
+
+    def draw(self, screen: Screen) -> Shown:
+        html = render_to_string(screen.template, {"data": screen.data, "screen": screen})
+        return Shown(screen.key, screen.title, screen.problem, digest(screen.fingerprint), html)
 
     def screen(self, key: str) -> Screen:
         builders = {
@@ -126,15 +179,10 @@ class Wall:
         return self.saved_view(key, view)
 
     @cached_property
-    def version(self) -> list:
-        """What moves whenever the data may have changed, in one small query: every sync run ends by
-        writing its SyncScope row. Plus the display's own settings and the build."""
+    def version(self) -> str:
+        """The data's version and the display's own settings."""
         d = self.display
-        stamp = self.scope.filter(SyncScope.objects.all()).aggregate(
-            finished=Max("last_finished_at"), complete=Max("ok_started_at"), scopes=Count("id")
-        )
-        settings = [d.name, d.screens, d.seconds_per_screen, d.theme, d.pause_on_problem]
-        return [build_id(), settings, sorted(stamp.items())]
+        return digest([self.data_version, d.name, d.screens, d.seconds_per_screen, d.theme, d.pause_on_problem])
 
     def remembered_etag(self) -> str | None:
         """The ETag computed for this display under the same version, in the last ETAG_TRUST seconds."""
@@ -153,13 +201,14 @@ class Wall:
         and every screen's fingerprint. Computed from the data, never from rendered HTML."""
         d = self.display
         fresh = self.freshness
-        parts = [
-            build_id(),
-            [d.name, d.screens, d.seconds_per_screen, d.theme, d.pause_on_problem],
-            [fresh.as_of, fresh.problem_count, [(p.scope.pk, p.why) for p in fresh.problems]],
-            [s.fingerprint for s in self.screens],
-        ]
-        return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()[:32]
+        return digest(
+            [
+                build_id(),
+                [d.name, d.screens, d.seconds_per_screen, d.theme, d.pause_on_problem],
+                [fresh.as_of, fresh.problem_count, [(p.scope.pk, p.why) for p in fresh.problems]],
+                [s.fingerprint for s in self.screens],
+            ]
+        )
 
     # -- built-in screens ---------------------------------------------------------------------------
 
@@ -260,7 +309,13 @@ class Wall:
         listing.counted_resource = ""  # count the scoped rows; the sync's totals are fleet-wide
         listing.filterset = listing.build_filterset()
         listing.object_list = self.scope.filter(listing.filterset.qs)
-        return listing.get_table(**listing.get_table_kwargs())
+        kwargs = listing.get_table_kwargs()
+        kwargs["exclude"] = [*kwargs["exclude"], *TV_HIDDEN]
+        return listing.get_table(**kwargs)
+
+
+def digest(values: object) -> str:
+    return hashlib.sha256(json.dumps(values, default=str, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def record_values(record: object) -> object:

@@ -60,7 +60,7 @@
 
   function ageText(ms) {
     var minutes = Math.floor(Math.max(0, ms) / 60000);
-    if (minutes < 1) return "under a minute";
+    if (minutes < 1) return "< 1 min";
     if (minutes < 60) return minutes + " min";
     var hours = Math.floor(minutes / 60);
     if (hours < 48) return hours + " h " + two(minutes % 60) + " min";
@@ -78,7 +78,7 @@
       if (!isNaN(since)) ages[i].textContent = ageText(now + skew - since);
     }
     if (!conn.hidden && !dead) {
-      connText.textContent = "Stale: no answer from the server for " + ageText(now - lastAnswer) + ", showing the last data";
+      connText.textContent = "Stale: no answer for " + ageText(now - lastAnswer);
     }
     rotate(now);
   }
