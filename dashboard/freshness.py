@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Min, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, Q, QuerySet, Subquery, Window
 from django.utils import timezone
 
 from dashboard.access import EVERYTHING as ALL_ROWS
@@ -59,9 +59,9 @@ def live_scopes(resources: tuple[str, ...], rows: Scope = ALL_ROWS) -> QuerySet:
 def freshness(resources: tuple[str, ...], now: datetime | None = None, rows: Scope = ALL_ROWS) -> Freshness:
     """When the data of `resources` was last complete everywhere, and what is wrong with it.
 
-    One query in the usual case, whatever the number of scopes: the scopes with a problem (failed,
-    partial, stale, or never complete and not running) and the one with the oldest complete
-    listing. When very many have a problem (the sync is down), one more counts them.
+    One query, whatever the number of scopes: the first scopes with a problem (failed, partial,
+    stale, or never complete and not running) and the one with the oldest complete listing, each
+    row carrying the count of problems and the oldest listing over all of them (window aggregates).
     """
     now = now or timezone.now()
     result = Freshness()
@@ -75,14 +75,17 @@ def freshness(resources: tuple[str, ...], now: datetime | None = None, rows: Sco
     rows = list(
         scopes.filter(troubled | Q(pk__in=Subquery(oldest)))
         .select_related("account", "project")
+        .defer("project__raw", "account__ca_pem")
+        # Over every row the filter keeps, before the LIMIT: how many have a problem, and the oldest
+        # complete listing (its scope is among them), for when there are more than we read.
+        .annotate(troubled_count=Window(Count("id", filter=troubled)), oldest_at=Window(Min("ok_started_at")))
         .order_by(F("ok_started_at").asc(nulls_first=True), "pk")[: SHOWN + 2]
     )
     found = [Problem(scope, why) for scope in rows if (why := problem(scope, now, result.stale_after))]
     found.sort(key=lambda p: (p.scope.account.name, p.scope.resource, p.scope.project.name if p.scope.project else ""))
     result.problems, result.problem_count = found[:SHOWN], len(found)
-    if len(rows) > SHOWN + 1:  # more than we read: count them, and find the oldest listing apart
-        totals = scopes.aggregate(oldest=Min("ok_started_at"), troubled=Count("id", filter=troubled))
-        result.problem_count, result.as_of = totals["troubled"], totals["oldest"]
+    if len(rows) > SHOWN + 1:  # more than we read: the counts over all of them
+        result.problem_count, result.as_of = rows[0].troubled_count, rows[0].oldest_at
     else:
         result.as_of = min((s.ok_started_at for s in rows if s.ok_started_at), default=None)
     result.never_synced = result.as_of is None

@@ -25,6 +25,7 @@ from django_filters import FilterSet
 from django_tables2 import SingleTableMixin, Table
 from django_tables2.rows import BoundRows
 
+from dashboard.access import scope_of
 from dashboard.freshness import freshness
 from dashboard.models import FleetCount, SavedView
 
@@ -37,8 +38,9 @@ class FleetPaginator(Paginator):
     """Pages a table over a queryset without reading what it does not show.
 
     The count stops at COUNT_CAP matches ("10,000+"), unless the caller knows the exact total
-    (an unfiltered list: the sync's counts). A page is read by ids first, from the index alone,
-    then those rows in full, so a deep page (OFFSET 25,000) does not fetch 25,000 wide rows.
+    (an unfiltered list: the sync's counts) or the first page is not full (then it is the total).
+    A page is read by ids first, from the index alone, then those rows in full, so a deep page
+    (OFFSET 25,000) does not fetch 25,000 wide rows.
     """
 
     COUNT_CAP = 10_000
@@ -60,10 +62,16 @@ class FleetPaginator(Paginator):
         queryset = self.rows.data.data
         if queryset._iterable_class is not ModelIterable:  # grouped rows (the profile list): no ids
             return super().page(number)
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
         order = [*queryset.query.order_by, "pk"]
+        if str(number) == "1" and "count" not in self.__dict__:
+            # The first page needs no count to be read: when it is not full, it holds the whole list.
+            number, bottom = 1, 0
+        else:
+            number = self.validate_number(number)
+            bottom = (number - 1) * self.per_page
         ids = list(queryset.order_by(*order).values_list("pk", flat=True)[bottom : bottom + self.per_page])
+        if number == 1 and len(ids) < self.per_page:
+            self.__dict__["count"] = len(ids)  # cached_property's slot: no COUNT(*)
         rows = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
         records = [rows[pk] for pk in ids if pk in rows]
         return self._get_page(BoundRows(records, table=self.rows.table), number, self)
@@ -127,7 +135,7 @@ class FleetList(SingleTableMixin, TemplateView):
 
     def build_filterset(self) -> FilterSet:
         """The filter set on the request; a filter whose value is invalid is dropped with its message."""
-        queryset = self.get_queryset()
+        queryset = scope_of(self.request.user).filter(self.get_queryset())  # the only rows any list shows
         filterset = self.filterset_class(self.params, queryset=queryset, request=self.request)
         if filterset.is_valid():
             return filterset
@@ -179,6 +187,7 @@ class FleetList(SingleTableMixin, TemplateView):
         counts = FleetCount.objects.filter(
             resource=self.counted_resource, dimension="health", project__removed_at__isnull=True
         )
+        counts = scope_of(self.request.user).filter(counts)
         return counts.aggregate(total=Sum("count"))["total"]
 
     def get_template_names(self) -> list[str]:
@@ -198,7 +207,7 @@ class FleetList(SingleTableMixin, TemplateView):
             title=self.title,
             filter=self.filterset,
             notes=self.notes,
-            freshness=freshness(self.resources),
+            freshness=freshness(self.resources, rows=scope_of(self.request.user)),
             columns=self.table_class.optional(),
             chosen=self.chosen_columns(),
             view_query=state.urlencode(),
