@@ -153,6 +153,67 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Single sign-on, roles and project scope (README "Single sign-on and roles") ---
+# OIDC through django-allauth's openid_connect provider (SAML as an option); roles and project scope
+# come from the identity provider's groups through SSO_GROUP_MAP, refreshed at each sign-in
+# (dashboard/access.py answers them). With SSO on, only SSO_BREAK_GLASS_USERNAME may use a password.
+from sso import config as sso_config  # noqa: E402  (reads nothing but its arguments)
+
+SSO_NAME = os.getenv("SSO_NAME", "Company SSO")  # the sign-in button's label
+SSO_OIDC_ISSUER = os.getenv("SSO_OIDC_ISSUER", "")  # e.g. https://login.microsoftonline.com/<tenant>/v2.0
+SSO_OIDC_CLIENT_ID = os.getenv("SSO_OIDC_CLIENT_ID", "")
+SSO_OIDC_CLIENT_SECRET = os.getenv("SSO_OIDC_CLIENT_SECRET", "")
+SSO_OIDC_SCOPES = os.getenv("SSO_OIDC_SCOPES", "openid profile email").split()
+SSO_SAML = bool(os.getenv("SSO_SAML_IDP_ENTITY_ID"))
+SSO_GROUPS_CLAIM = os.getenv("SSO_GROUPS_CLAIM", "groups")  # the claim (or SAML attribute) listing groups
+SSO_GROUP_MAP = sso_config.parse_group_map(os.getenv("SSO_GROUP_MAP", "{}"))
+SSO_BREAK_GLASS_USERNAME = os.getenv("SSO_BREAK_GLASS_USERNAME", "")  # the one local account left with a password
+SSO_ENABLED = envbool("SSO_ENABLED", "true" if (SSO_OIDC_ISSUER or SSO_SAML) else "false")
+if SSO_OIDC_ISSUER and not (SSO_OIDC_CLIENT_ID and SSO_OIDC_CLIENT_SECRET):
+    raise sso_config.ImproperlyConfigured("SSO_OIDC_ISSUER is set: SSO_OIDC_CLIENT_ID and SSO_OIDC_CLIENT_SECRET too.")
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    *(["allauth.socialaccount.providers.saml"] if SSO_SAML else []),
+    "sso",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "allauth.account.middleware.AccountMiddleware",
+)
+# Every view after the login check: the role it needs (viewer unless it says more), else 403 or "no access".
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.LoginRequiredMiddleware") + 1,
+    "dashboard.access.AccessMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("dashboard.access.context")  # {% if access.operator %}
+AUTHENTICATION_BACKENDS = [
+    # Django's and allauth's backends, loading a user's groups with the user (one query, not two)
+    "dashboard.access.PasswordBackend",
+    "dashboard.access.SsoBackend",
+    "dashboard.access.RoleBackend",  # the admin role holds every permission of the Django admin
+]
+SOCIALACCOUNT_PROVIDERS = {}
+if SSO_OIDC_ISSUER:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = sso_config.oidc_provider(
+        SSO_OIDC_ISSUER, SSO_OIDC_CLIENT_ID, SSO_OIDC_CLIENT_SECRET, SSO_NAME, SSO_OIDC_SCOPES
+    )
+if SSO_SAML:
+    SOCIALACCOUNT_PROVIDERS["saml"] = sso_config.saml_provider(dict(os.environ), SSO_NAME, SSO_GROUPS_CLAIM)
+SOCIALACCOUNT_ONLY = True  # allauth offers no password, signup or email pages of its own
+SOCIALACCOUNT_ADAPTER = "sso.adapter.FleetSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # an IdP email never signs in as an existing local user
+SOCIALACCOUNT_STORE_TOKENS = False  # the IdP's tokens are not kept
+SOCIALACCOUNT_LOGIN_ON_GET = False  # the sign-in button POSTs (with CSRF) to start the flow
+ACCOUNT_EMAIL_VERIFICATION = "none"  # the identity provider vouches for the address
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*"]
+ACCOUNT_UNIQUE_EMAIL = False  # a local account with the same email does not block an SSO sign-in
+ACCOUNT_LOGOUT_REDIRECT_URL = "login"
+
 # --- Database connections: pool and timeouts (README "Deployment") ---
 # An unreachable or stuck PostgreSQL fails a request within seconds (a 503 page, config/errors.py),
 # never hangs it. deploy/gunicorn.conf.py turns the pool and a statement timeout on for the web server.

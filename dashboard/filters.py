@@ -12,7 +12,8 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from dashboard import labels
+from dashboard import labels, widgets
+from dashboard.access import scope_of
 from dashboard.models import Cluster, ClusterProfile, EdgeHost, FleetCount, PaletteAccount, ProfileUse, Project
 
 UNKNOWN = "unknown"  # the choice that matches an empty stored value
@@ -27,6 +28,18 @@ AGES = [
 AGE_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 REMOVED = [("", "live only"), ("recent", "removed in the last 72 h"), ("all", "live and removed (72 h)")]
 RECENTLY_REMOVED = timedelta(hours=72)
+
+
+def visible_accounts(request: object) -> QuerySet:
+    """The account choices: those the user's scope shows something of (dashboard/access.py)."""
+    accounts = PaletteAccount.objects.only("id", "name")
+    return scope_of(request.user).visible_accounts(accounts) if request is not None else accounts
+
+
+def visible_projects(request: object) -> QuerySet:
+    """The project choices: live projects within the user's scope."""
+    projects = Project.objects.filter(removed_at__isnull=True).only("id", "name")
+    return scope_of(request.user).visible_projects(projects) if request is not None else projects
 
 
 class Text(filters.CharFilter):
@@ -67,7 +80,7 @@ class ValueFilter(filters.MultipleChoiceFilter):
 
     def __init__(self, *args: object, resource: str = "", dimension: str = "", **kwargs: object) -> None:
         self.resource, self.dimension = resource, dimension
-        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        kwargs.setdefault("widget", widgets.CheckboxSelectMultiple)
         super().__init__(*args, choices=[], **kwargs)
 
     @property
@@ -90,10 +103,10 @@ class FleetFilter(filters.FilterSet):
     q = Text(method="search", label="Search")
     # distinct=False: a foreign key matches each row once, and DISTINCT would sort every match.
     account = filters.ModelMultipleChoiceFilter(
-        queryset=PaletteAccount.objects.all(), widget=forms.SelectMultiple, distinct=False
+        queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False
     )
     project = filters.ModelMultipleChoiceFilter(
-        queryset=Project.objects.filter(removed_at__isnull=True), widget=forms.SelectMultiple, distinct=False
+        queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False
     )
     removed = filters.ChoiceFilter(choices=REMOVED, method="removal", empty_label=None, label="Removed")
     # The row's own columns the search looks in (each has a trigram index on PostgreSQL, migration
@@ -172,7 +185,7 @@ class EdgeHostFilter(FleetFilter):
     # A fixed set, stored as is ("unknown" is a stored state, not an empty value): no counted choices.
     edge_api_state = filters.MultipleChoiceFilter(
         choices=[(state, labels.readable(state)) for state in EdgeHost.EdgeApiState.values],
-        widget=forms.CheckboxSelectMultiple,
+        widget=widgets.CheckboxSelectMultiple,
         label="Edge API",
         distinct=False,  # no join can repeat a host; DISTINCT would sort every match
     )
@@ -257,16 +270,16 @@ class TimelineFilter(filters.FilterSet):
     q = Text(method="by_subject", label="Search")
     # distinct=False: no join can repeat a row, and DISTINCT would sort every match instead of walking an index.
     kind = filters.MultipleChoiceFilter(
-        choices=TIMELINE_KINDS, widget=forms.CheckboxSelectMultiple, label="Kind", distinct=False
+        choices=TIMELINE_KINDS, widget=widgets.CheckboxSelectMultiple, label="Kind", distinct=False
     )
     severity = filters.MultipleChoiceFilter(
-        choices=[(key, key) for key in SEVERITIES], method="by_severity", widget=forms.CheckboxSelectMultiple
+        choices=[(key, key) for key in SEVERITIES], method="by_severity", widget=widgets.CheckboxSelectMultiple
     )
     account = filters.ModelMultipleChoiceFilter(
-        queryset=PaletteAccount.objects.all(), widget=forms.SelectMultiple, distinct=False
+        queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False
     )
     project = filters.ModelMultipleChoiceFilter(
-        queryset=Project.objects.filter(removed_at__isnull=True), widget=forms.SelectMultiple, distinct=False
+        queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False
     )
     subject = Text(method="by_subject", label="Subject (uid or name)")
     subject_kind = SubjectKindFilter(
@@ -354,18 +367,18 @@ class ProfileFilter(FleetFilter):
 
     # distinct=False: no join repeats a version row, and DISTINCT would compare every column of every row.
     account = filters.ModelMultipleChoiceFilter(
-        queryset=PaletteAccount.objects.all(), widget=forms.SelectMultiple, distinct=False
+        queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False
     )
     project = filters.ModelMultipleChoiceFilter(
-        queryset=Project.objects.filter(removed_at__isnull=True), widget=forms.SelectMultiple, distinct=False
+        queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False
     )
     profile_type = StoredValueFilter(
-        choices=stored_choices(PROFILE_TYPES), label="Type", widget=forms.CheckboxSelectMultiple
+        choices=stored_choices(PROFILE_TYPES), label="Type", widget=widgets.CheckboxSelectMultiple
     )
     cloud_type = StoredValueFilter(
-        choices=stored_choices(CLOUD_TYPES), label="Cloud", widget=forms.CheckboxSelectMultiple
+        choices=stored_choices(CLOUD_TYPES), label="Cloud", widget=widgets.CheckboxSelectMultiple
     )
-    scope = StoredValueFilter(choices=SCOPES, label="Scope", widget=forms.CheckboxSelectMultiple)
+    scope = StoredValueFilter(choices=SCOPES, label="Scope", widget=widgets.CheckboxSelectMultiple)
     behind = filters.BooleanFilter(method="by_behind", label="Has clusters behind", widget=forms.CheckboxInput)
 
     class Meta:

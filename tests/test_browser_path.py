@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from dashboard.models import Cluster, SyncScope
@@ -40,7 +40,8 @@ def fleet() -> None:
     )
     refresh_counts(account, project, "clusters")  # the counts the overview reads, as the sync keeps them
     SyncScope.objects.create(account=account, resource="clusters", project=project, last_status="ok", ok_started_at=now)
-    User.objects.create_user("operator", password=PASSWORD)
+    user = User.objects.create_user("operator", password=PASSWORD)
+    user.groups.add(Group.objects.get_or_create(name="operator")[0])  # saved views need the operator role
 
 
 @pytest.fixture

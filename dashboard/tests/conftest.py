@@ -5,7 +5,7 @@ import time
 
 import httpx
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from conftest import SIM_KEY
@@ -19,6 +19,15 @@ from palette_sync.client import PaletteClient
 def member(client: Client, db: None) -> Client:
     """A client signed in as an ordinary user."""
     client.force_login(User.objects.create_user("alice", password="pw-for-tests-only"))
+    return client
+
+
+@pytest.fixture
+def operator(client: Client, db: None) -> Client:
+    """A client signed in as a user with the operator role (saved views, wall screens)."""
+    user = User.objects.create_user("olivia", password="pw-for-tests-only")
+    user.groups.add(Group.objects.get_or_create(name="operator")[0])
+    client.force_login(user)
     return client
 
 

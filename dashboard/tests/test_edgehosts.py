@@ -90,7 +90,7 @@ def test_it_sends_anonymous_users_to_login(client: Client, url: str) -> None:
 
 
 def test_it_renders_the_list(member: Client, fleet: dict, django_assert_max_num_queries) -> None:
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):  # +1: the user's groups (role and scope, dashboard/access.py)
         response = member.get(LIST)
     body = response.content.decode()
     assert response.status_code == 200 and "<html" in body
@@ -272,7 +272,7 @@ def detailed(fleet: dict) -> EdgeHost:
 
 
 def test_it_renders_a_host(member: Client, detailed: EdgeHost, django_assert_max_num_queries) -> None:
-    with django_assert_max_num_queries(5):  # session, user, the host, its timeline, freshness
+    with django_assert_max_num_queries(6):  # session, user, groups, the host, its timeline, freshness
         response = member.get(reverse("dashboard:edgehost_detail", args=["n1"]))
     body = response.content.decode()
     assert response.status_code == 200 and "<h1><bdi>n1</bdi></h1>" in body
@@ -348,7 +348,7 @@ def test_it_answers_404_for_an_unknown_host(member: Client, fleet: dict) -> None
 
 
 def test_it_rolls_up_sites_worst_first(member: Client, fleet: dict, django_assert_max_num_queries) -> None:
-    with django_assert_max_num_queries(6):  # session, user, the counts, freshness
+    with django_assert_max_num_queries(7):  # session, user, groups, the counts, freshness
         response = member.get(SITES)
     body = response.content.decode()
     assert response.status_code == 200 and "<html" in body and "HX-Request" in response["Vary"]
@@ -388,7 +388,7 @@ def test_it_reads_the_counts_not_the_hosts(member: Client, fleet: dict) -> None:
 
 
 def test_it_renders_only_the_sites_for_htmx(member: Client, fleet: dict, django_assert_max_num_queries) -> None:
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):  # +1: the user's groups (role and scope, dashboard/access.py)
         response = member.get(SITES, {"q": "STORE"}, headers={"HX-Request": "true"})
     body = response.content.decode()
     assert body.lstrip().startswith('<section id="sites"') and "<html" not in body

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dashboard import freshness
+from dashboard.access import scope_of
 from dashboard.filters import ClusterFilter
 from dashboard.lists import FleetList
 from dashboard.models import Cluster, EdgeHost, ProfileUse, SavedView, TimelineEntry
@@ -42,17 +43,18 @@ cluster_list = ClusterList.as_view()
 @require_GET
 def cluster_detail(request: HttpRequest, uid: str) -> HttpResponse:
     """One cluster: summary, profiles against their latest, node pools, edge hosts, timeline, raw JSON."""
-    cluster = get_synced_or_404(Cluster.objects.select_related("project", "account"), uid)
+    rows = scope_of(request.user)
+    cluster = get_synced_or_404(rows.filter(Cluster.objects.select_related("project", "account")), uid)
     uses = list(cluster.profile_uses.order_by("name"))
     hosts = list(
-        EdgeHost.objects.filter(account=cluster.account, cluster_uid=cluster.uid, removed_at__isnull=True).order_by(
-            "name"
-        )[:200]
+        rows.filter(
+            EdgeHost.objects.filter(account=cluster.account, cluster_uid=cluster.uid, removed_at__isnull=True)
+        ).order_by("name")[:200]
     )
     timeline = list(
-        TimelineEntry.objects.filter(account=cluster.account, subject_uid=cluster.uid).order_by("-occurred_at", "-id")[
-            :TIMELINE_ROWS
-        ]
+        rows.filter(TimelineEntry.objects.filter(account=cluster.account, subject_uid=cluster.uid)).order_by(
+            "-occurred_at", "-id"
+        )[:TIMELINE_ROWS]
     )
     context = {
         "cluster": cluster,
@@ -61,7 +63,7 @@ def cluster_detail(request: HttpRequest, uid: str) -> HttpResponse:
         "hosts": hosts,
         "timeline": timeline,
         "before": changes_before(cluster, timeline),
-        "freshness": freshness.freshness(freshness.CLUSTERS),
+        "freshness": freshness.freshness(freshness.CLUSTERS, rows=rows),
     }
     return render(request, "dashboard/cluster_detail.html", context)
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import freshness
+from dashboard.access import scope_of
 from dashboard.filters import EdgeHostFilter
 from dashboard.lists import FleetList
 from dashboard.models import EdgeHost, SavedView, SiteSummary, TimelineEntry
@@ -63,11 +64,12 @@ edgehost_list = EdgeHostList.as_view()
 @require_GET
 def edgehost_detail(request: HttpRequest, uid: str) -> HttpResponse:
     """One edge host: summary, Palette's facts, its own API's facts, timeline, raw JSON."""
-    host = get_synced_or_404(EdgeHost.objects.select_related("project", "account"), uid)
+    rows = scope_of(request.user)
+    host = get_synced_or_404(rows.filter(EdgeHost.objects.select_related("project", "account")), uid)
     timeline = list(
-        TimelineEntry.objects.filter(account=host.account, subject_uid=host.uid).order_by("-occurred_at", "-id")[
-            :TIMELINE_ROWS
-        ]
+        rows.filter(TimelineEntry.objects.filter(account=host.account, subject_uid=host.uid)).order_by(
+            "-occurred_at", "-id"
+        )[:TIMELINE_ROWS]
     )
     raw = host.raw if isinstance(host.raw, dict) else {}
     facts = host.edge_facts if isinstance(host.edge_facts, dict) else {}
@@ -80,7 +82,7 @@ def edgehost_detail(request: HttpRequest, uid: str) -> HttpResponse:
         "edge_read_at": moment(facts.get("readAt")),
         "timeline": timeline,
         "timeline_rows": TIMELINE_ROWS,
-        "freshness": freshness.freshness(freshness.EDGE_HOSTS),
+        "freshness": freshness.freshness(freshness.EDGE_HOSTS, rows=rows),
     }
     return render(request, "dashboard/edgehost_detail.html", context)
 
@@ -321,18 +323,19 @@ def site_rollup(query: str = "") -> list[Site]:
 def site_list(request: HttpRequest) -> HttpResponse:
     """Edge hosts per site: total, healthy, unhealthy, health unknown, edge API unreachable; worst first."""
     notes: list[str] = []
+    rows = scope_of(request.user)
     query = request.GET.get("q", "")
     if len(query) > 200 or "\x00" in query:
         notes.append("That search is too long or holds a NUL character: ignored.")
         query = ""
-    totals = SiteSummary.objects.filter(project__removed_at__isnull=True).aggregate(
+    totals = rows.filter(SiteSummary.objects.filter(project__removed_at__isnull=True)).aggregate(
         sites=Count("id"),
         **{name: Coalesce(Sum(column), 0) for name, column in SUMMED.items()},
     )
     sites_count = totals.pop("sites")
     everywhere = Site("", **totals)
     number = request.GET.get("page", "1")
-    paginator = Paginator(site_rows(query), SITES_PER_PAGE)
+    paginator = Paginator(rows.filter(site_rows(query)), SITES_PER_PAGE)
     if not number.isdigit() or not 1 <= int(number) <= paginator.num_pages:
         notes.append(f"“{number[:40]}” is not a page of this list: showing the first.")
         number = "1"
@@ -347,6 +350,6 @@ def site_list(request: HttpRequest) -> HttpResponse:
         "sites_count": sites_count,
         "everywhere": everywhere,
         "notes": notes,
-        "freshness": freshness.freshness(freshness.EDGE_HOSTS),
+        "freshness": freshness.freshness(freshness.EDGE_HOSTS, rows=rows),
     }
     return render(request, "dashboard/site_list.html" + ("#sites" if partial else ""), context)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dashboard import charts, freshness, labels
+from dashboard.access import EVERYTHING, Scope, scope_of
 from dashboard.models import Cluster, EdgeHost, FleetCount, HealthSample, ProfileUse
 
 CLUSTER_UNHEALTHY, HOST_UNHEALTHY, EDGE_API_PROBLEMS = Cluster.UNHEALTHY, EdgeHost.UNHEALTHY, EdgeHost.API_PROBLEMS
@@ -47,10 +48,11 @@ class Counts:
     totals: dict[str, int] = field(default_factory=dict)
 
 
-def fleet_counts() -> Counts:
-    """One query over FleetCount (a few rows per project), summed in Python."""
+def fleet_counts(scope: Scope = EVERYTHING) -> Counts:
+    """One query over FleetCount (a few rows per project, within `scope`), summed in Python."""
     rows = (
-        FleetCount.objects.filter(dimension__in=["state", "health", "cloud_type", "edge_api_state", "behind"])
+        scope.filter(FleetCount.objects.all())
+        .filter(dimension__in=["state", "health", "cloud_type", "edge_api_state", "behind"])
         .filter(project__removed_at__isnull=True)
         .values_list("resource", "dimension", "value", "project_id", "project__name", "account_id", "account__name")
         .annotate(n=Sum("count"))
@@ -104,13 +106,14 @@ def chart(now: timezone.datetime) -> charts.LineChart:
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     """Problems first (oldest first), then counts by state, health, cloud, project and account, then the chart."""
-    live_clusters = Cluster.objects.filter(removed_at__isnull=True).select_related("project")
-    live_hosts = EdgeHost.objects.filter(removed_at__isnull=True).select_related("project")
-    counts = fleet_counts()
+    rows = scope_of(request.user)
+    live_clusters = rows.filter(Cluster.objects.filter(removed_at__isnull=True)).select_related("project")
+    live_hosts = rows.filter(EdgeHost.objects.filter(removed_at__isnull=True)).select_related("project")
+    counts = fleet_counts(rows)
     cluster_health = counts.by_value.get(("clusters", "health"), {})
     host_health = counts.by_value.get(("edgehosts", "health"), {})
     api_states = counts.by_value.get(("edgehosts", "edge_api_state"), {})
-    fresh = freshness.freshness(freshness.EVERYTHING)
+    fresh = freshness.freshness(freshness.EVERYTHING, rows=rows)
     context = {
         "now": timezone.now(),
         "unhealthy_clusters": list(
@@ -120,7 +123,9 @@ def overview(request: HttpRequest) -> HttpResponse:
         "unhealthy_hosts": list(live_hosts.filter(health=HOST_UNHEALTHY).order_by("health_since", "pk")[:SHOWN]),
         "unhealthy_hosts_count": host_health.get(HOST_UNHEALTHY, 0),
         "behind": list(
-            ProfileUse.objects.filter(behind=True, cluster__removed_at__isnull=True)
+            rows.filter(
+                ProfileUse.objects.filter(behind=True, cluster__removed_at__isnull=True), project="cluster__project"
+            )
             .select_related("cluster", "cluster__project")
             .order_by("cluster__name", "name")[:SHOWN]
         ),
@@ -137,6 +142,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         "host_tiles": {d: tiles(counts, "edgehosts", d) for d in TILE_DIMENSIONS["edgehosts"]},
         "project_tiles": group_tiles(counts, "clusters", "project"),
         "account_tiles": group_tiles(counts, "clusters", "account"),
-        "chart": chart(timezone.now()),
+        # The hourly samples are of the whole fleet: a user who sees part of it is not shown them.
+        "chart": chart(timezone.now()) if rows.everything else None,
+        "chart_hidden": not rows.everything,
     }
     return render(request, "dashboard/overview.html", context)

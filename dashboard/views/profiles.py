@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from dashboard import freshness, labels
+from dashboard.access import Scope, scope_of
 from dashboard.filters import ProfileFilter
 from dashboard.lists import Echo, FleetList, cell_text
 from dashboard.models import ClusterProfile, ProfileUse, SavedView
@@ -320,7 +321,7 @@ def matrix_versions(profile: Profile) -> list[Version]:
     return list(reversed(shown))
 
 
-def lagging_uses(profile: Profile) -> list[ProfileUse]:
+def lagging_uses(profile: Profile, rows: Scope) -> list[ProfileUse]:
     """Up to LAGGING_ROWS live clusters on an older version, oldest version first.
 
     Not sorted in SQL: sorting every lagging cluster of a popular profile by name would read them
@@ -329,10 +330,11 @@ def lagging_uses(profile: Profile) -> list[ProfileUse]:
     older = {v.row.uid: i for i, v in enumerate(reversed(profile.versions)) if not v.is_latest}
     if not older or not profile.latest_version:
         return []
+    uses = ProfileUse.objects.filter(
+        account_id=profile.key[0], profile_uid__in=list(older), behind=True, cluster__removed_at__isnull=True
+    )
     uses = list(
-        ProfileUse.objects.filter(
-            account_id=profile.key[0], profile_uid__in=list(older), behind=True, cluster__removed_at__isnull=True
-        )
+        rows.filter(uses, project="cluster__project")
         .select_related("cluster__project")
         .only(*LAGGING_FIELDS)
         .order_by()[:LAGGING_ROWS]
@@ -343,7 +345,8 @@ def lagging_uses(profile: Profile) -> list[ProfileUse]:
 @require_GET
 def profile_detail(request: HttpRequest, uid: str) -> HttpResponse:
     """One profile (by any version's uid): its versions, packs per version, adoption, clusters behind."""
-    own = get_synced_or_404(ClusterProfile.objects.select_related("project", "account"), uid)
+    rows = scope_of(request.user)
+    own = get_synced_or_404(rows.filter(ClusterProfile.objects.select_related("project", "account")), uid)
     siblings = ClusterProfile.objects.filter(
         Q(removed_at__isnull=True) | Q(pk=own.pk), account_id=own.account_id, name=own.name, project_id=own.project_id
     ).select_related("project", "account")
@@ -355,7 +358,7 @@ def profile_detail(request: HttpRequest, uid: str) -> HttpResponse:
     for version in profile.versions:
         version.bar = adoption_bar(version.clusters, profile.clusters, width=160)
         version.reported = reported[version.row.uid]
-    lagging = lagging_uses(profile)
+    lagging = lagging_uses(profile, rows)
     shown = matrix_versions(profile)
     context = {
         "own": own,
@@ -365,6 +368,6 @@ def profile_detail(request: HttpRequest, uid: str) -> HttpResponse:
         "lagging": lagging,
         "behind_url": clusters_link(own.name, behind="on"),
         "clusters_url": clusters_link(own.name),
-        "freshness": freshness.freshness(freshness.PROFILES),
+        "freshness": freshness.freshness(freshness.PROFILES, rows=rows),
     }
     return render(request, "dashboard/profile_detail.html", context)

@@ -8,12 +8,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from dashboard.access import Role, role_required
 from dashboard.models import SavedView
 
 DROPPED = {"page", "export", "query", "csrfmiddlewaretoken"}
 
 
 @require_POST
+@role_required(Role.OPERATOR)
 def savedview_create(request: HttpRequest) -> HttpResponse:
     """Save the list state posted from a list page, then show that list with the view applied."""
     page = request.POST.get("page", "")
@@ -36,6 +38,7 @@ def savedview_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@role_required(Role.OPERATOR)
 def savedview_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete one of your own saved views."""
     view = get_object_or_404(SavedView, pk=pk, owner=request.user)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import freshness, keyset
+from dashboard.access import scope_of
 from dashboard.filters import TimelineFilter
 from dashboard.lists import Echo
 from dashboard.models import SavedView, TimelineEntry
@@ -70,7 +71,7 @@ def timeline_list(request: HttpRequest) -> HttpResponse:
         "newer_query": with_param(state, "after", page.newer) if page.newer else "",
         "newest_query": state.urlencode(),
         "paged": bool(request.GET.get("before") or request.GET.get("after")),
-        "freshness": freshness.freshness(freshness.TIMELINE),
+        "freshness": freshness.freshness(freshness.TIMELINE, rows=scope_of(request.user)),
         "saved_page": SavedView.Page.TIMELINE,
         "page_size": PAGE_SIZE,
     }
@@ -83,7 +84,7 @@ def timeline_list(request: HttpRequest) -> HttpResponse:
 
 def build_filterset(request: HttpRequest, notes: list[str]) -> TimelineFilter:
     """The filters of the URL; one whose value is invalid (`since=yesterday`) is dropped with its message."""
-    queryset = TimelineEntry.objects.all()
+    queryset = scope_of(request.user).filter(TimelineEntry.objects.all())  # every row the timeline shows or exports
     filterset = TimelineFilter(request.GET, queryset=queryset, request=request)
     if filterset.is_valid():
         return filterset
