@@ -136,7 +136,9 @@ def wall_page(request: HttpRequest, token: str) -> HttpResponse:
     wall = Wall(display)
     computed = wall.etag()
     wall.remember(computed)
-    return with_wall_headers(render(request, "wall/wall.html", wall_context(token, wall)), quote_etag(computed))
+    etag = quote_etag(computed)
+    context = wall_context(token, wall) | {"etag": etag}  # the page's first poll can already be a 304
+    return with_wall_headers(render(request, "wall/wall.html", context), etag)
 
 
 @login_not_required

@@ -16,7 +16,7 @@
   var seconds = Math.max(1, parseFloat(body.dataset.seconds) || 20);
   var pauseOnProblem = body.dataset.pause === "true";
   var build = body.dataset.build;
-  var etag = null;
+  var etag = body.dataset.etag || null; // the page's own: its data is what the first poll would bring
   var index = 0;
   var shownAt = Date.now();
   var lastAnswer = Date.now();

@@ -202,3 +202,10 @@ def test_displays_in_one_scope_share_the_drawn_screens(
     with django_assert_max_num_queries(4):  # the display, its last poll, its creator's groups, the data's version
         body = client.get(urls(second)[1]).content.decode()
     assert "north-cluster-0" in body and "store-n" in body and "changed in north" in body
+
+
+def test_the_pages_first_poll_is_already_a_304(client: Client, operator, make_display, fleet) -> None:
+    _, token = make_display(operator)
+    page, screens = urls(token)
+    etag = re.search(r'data-etag="([^"]+)"', client.get(page).content.decode()).group(1).replace("&quot;", '"')
+    assert client.get(screens, headers={"If-None-Match": etag}).status_code == 304
