@@ -218,8 +218,11 @@ class AccessMiddleware:
             target = reverse(settings.LOGIN_URL)
             following = request.GET.get("next")
             return redirect(f"{target}?next={following}" if following else target)
-        if not getattr(view, "login_required", True) or not request.user.is_authenticated:
-            return None
+        if not request.user.is_authenticated:
+            return None  # LoginRequiredMiddleware (or the admin, for its pages) sends to the login page
+        in_admin = match is not None and "admin" in match.namespaces
+        if not getattr(view, "login_required", True) and not in_admin:
+            return None  # public: the login flow, health, metrics, wall tokens
         if match is not None and match.url_name in OPEN_TO_SIGNED_IN:
             return None
         role = role_of(request.user)
