@@ -31,7 +31,6 @@ from dashboard.models import FleetCount, SavedView
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
-STATE_PARAMS = ("sort", "page", "per_page", "cols", "export")
 
 
 class FleetPaginator(Paginator):

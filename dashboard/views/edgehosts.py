@@ -28,7 +28,6 @@ from dashboard.views.common import get_synced_or_404
 
 TIMELINE_ROWS = 50
 SITES_PER_PAGE = 100
-HEALTHY = "healthy"  # as Palette spells it (REFERENCE.md 10)
 NO_SITE = "(no site label)"
 SUMMED = {
     "total": "hosts",
