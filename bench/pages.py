@@ -373,13 +373,13 @@ TIMELINE = """WITH reasons AS (SELECT
     'EdgeHost', 'EdgeHost', 'Node'] AS r_involved,
   ARRAY['create', 'update', 'delete', 'publish', 'deploy', 'activity', 'action'] AS audit_action,
   ARRAY['created', 'updated', 'deleted', 'published', 'deployed', 'logged in', 'action triggered'] AS verb)
-INSERT INTO dashboard_timelineentry (account_id, kind, source_id, occurred_at, recorded_at, project_id,
+INSERT INTO dashboard_timelineentry (account_id, kind, source_id, occurred_at, project_id,
   subject_kind, subject_uid, subject_name, actor, action, severity, message, details)
 SELECT p.accts[1 + ai], kind,
   CASE WHEN kind IN ('audit', 'event') THEN pg_temp.uid('entry', i)
     WHEN kind = 'edge' THEN 'edge:' || suid || ':edge_api_state:' || i
     ELSE CASE WHEN st = 'c' THEN 'clusters:' ELSE 'edgehosts:' END || suid || ':' || action || ':' || i END,
-  at, at + CASE WHEN kind IN ('audit', 'event') THEN pg_temp.ri('late', i, 300) * interval '1 s' ELSE '0 s' END,
+  at,
   CASE WHEN k >= 0 THEN p.pids[1 + k] END,
   CASE WHEN kind IN ('transition', 'edge') THEN CASE WHEN st = 'c' THEN 'cluster' ELSE 'edgehost' END
     ELSE CASE st WHEN 'c' THEN 'spectrocluster' WHEN 'h' THEN 'edgehost' WHEN 'p' THEN 'clusterprofile'

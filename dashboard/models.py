@@ -125,8 +125,6 @@ class SyncedModel(models.Model):
 class Project(SyncedModel):
     """A Palette project: the scope that most fleet objects live in (REFERENCE.md 3, 7)."""
 
-    is_disabled = models.BooleanField(default=False)
-
     class Meta(SyncedModel.Meta):
         ordering = ["name"]
 
@@ -358,7 +356,6 @@ class TimelineEntry(models.Model):
     kind = models.CharField(max_length=12, choices=Kind)
     source_id = models.TextField()
     occurred_at = models.DateTimeField()
-    recorded_at = models.DateTimeField(default=timezone.now)
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL)
     subject_kind = models.TextField(blank=True)
     subject_uid = models.TextField(blank=True)

@@ -75,8 +75,7 @@ def common_fields(item: dict) -> dict:
 
 def project_fields(item: dict) -> dict:
     """Fields of a `v1ProjectSummary` (REFERENCE.md 7)."""
-    status = obj(obj(item.get("status")).get("status"))
-    return {**common_fields(item), "is_disabled": status.get("isDisabled") is True}
+    return common_fields(item)
 
 
 def cluster_fields(item: dict) -> dict:
