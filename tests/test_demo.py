@@ -1,5 +1,6 @@
 """`manage.py demo` (what `make demo` runs): everything starts, data arrives, SIGTERM stops it all."""
 
+import contextlib
 import os
 import re
 import signal
@@ -98,6 +99,7 @@ def test_it_runs_everything_and_stops_everything(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "no edge host read through its own API"
             time.sleep(1)
         groups = {os.getpgid(pid) for pid in pids}
+        assert_secrets_stay_private(proc, login.group(1), tmp_path)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=40)
@@ -111,6 +113,29 @@ def test_it_runs_everything_and_stops_everything(tmp_path: Path) -> None:
     assert left == [], f"processes left behind: {left}"
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", redis_port), timeout=1)
+
+
+def assert_secrets_stay_private(demo: subprocess.Popen, password: str, var: Path) -> None:
+    """Secrets reach the demo's children by environment, never on a command line (any local user
+    reads /proc/<pid>/cmdline) or in a log; var/ is the demo's alone (files 0600, directories 0700)."""
+    tree = [psutil.Process(demo.pid), *psutil.Process(demo.pid).children(recursive=True)]
+    secrets, cmdlines = {password}, []
+    for child in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            env = child.environ()
+            names = ("PALETTE_API_KEY", "PALETTE_SIM_API_KEY", "PALETTE_SIM_EDGE_PASSWORD")
+            secrets |= {env[name] for name in names if env.get(name)}
+            cmdlines.append(" ".join(child.cmdline()))
+    assert len(secrets) >= 3  # the login, the API key, the edge hosts' password
+    assert not [c for c in cmdlines if any(s in c for s in secrets)]
+    logs = "".join(log.read_text(errors="replace") for log in (var / "log").glob("*.log"))
+    assert not [s for s in secrets if s in logs] and "control key" not in logs
+    loose = []
+    for path in var.rglob("*"):
+        with contextlib.suppress(FileNotFoundError):  # a journal SQLite has just removed
+            if path.stat().st_mode & 0o077:
+                loose.append(str(path))
+    assert loose == []
 
 
 def reachable_edge_hosts(db: Path) -> int:
