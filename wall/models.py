@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 ALIVE_FOR = timedelta(minutes=10)  # a display that has not polled for this long is "not seen"
-SEEN_EVERY = timedelta(seconds=30)  # last_seen_at is written at most this often per display
+SEEN_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this often per display
 
 
 def token_hash(token: str) -> str:
