@@ -4,12 +4,14 @@ the ORM, the admin or a queryset update, clears it: it must be entered again for
 
 import pytest
 from cryptography.fernet import InvalidToken
+from django.apps import apps
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 
-from conftest import SIM_KEY, Sim
+from conftest import ROOT, SIM_KEY, Sim
 from dashboard.models import EdgeCredential, PaletteAccount, SyncRun
 from dashboard.sealing import SecretState, rebind, secret_box, target_digest, unseal
 from palette_sync import sync
@@ -193,3 +195,38 @@ def test_a_key_is_never_sent_in_clear_over_the_network(admin: Client, url: str, 
 def test_plain_http_is_fine_on_this_machine() -> None:
     for url in ("http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765", "https://palette.example"):
         PaletteAccount(name="local", api_url=url).full_clean(exclude=["secret_sealed"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_secrets_stored_before_binding_open_after_the_upgrade_and_after_a_downgrade() -> None:
+    """Migration 0013 seals the secrets stored before binding again, bound to their rows' targets."""
+    leaf = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    later = [  # our other apps with migrations: unmigrated while dashboard steps back
+        (app.label, None)
+        for app in apps.get_app_configs()
+        if app.label != "dashboard" and app.path == str(ROOT / app.label) and (ROOT / app.label / "migrations").is_dir()
+    ]
+    old = migrate([("dashboard", "0012_trigram_search"), *later])
+    account = old.get_model("dashboard", "PaletteAccount").objects.create(
+        name="prod", api_url="https://api.spectrocloud.com", secret_sealed=secret_box().encrypt(b"old-key").decode()
+    )
+    old.get_model("dashboard", "EdgeCredential").objects.create(
+        account=account, selector="*", ca_pem=PEM, password_sealed=secret_box().encrypt(b"old-pw").decode()
+    )
+    try:
+        migrate(leaf)
+        assert PaletteAccount.objects.get().secret() == "old-key"
+        assert EdgeCredential.objects.get().password() == "old-pw"
+        migrate([("dashboard", "0012_trigram_search"), *later])  # and back, as the release before reads them
+        assert secret_box().decrypt(PaletteAccount.objects.values_list("secret_sealed", flat=True)[0].encode()) == (
+            b"old-key"
+        )
+    finally:
+        migrate(leaf)
+
+
+def migrate(targets: list[tuple[str, str | None]]) -> object:
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    executor.loader.build_graph()
+    return executor.loader.project_state([t for t in targets if t[1] is not None]).apps
