@@ -188,6 +188,7 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.LoginRequiredMiddleware") + 1,
     "dashboard.access.AccessMiddleware",
 )
+MIDDLEWARE.append("sso.middleware.ProviderUnreachableMiddleware")  # an unreachable IdP: a clear page, not a 500
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("dashboard.access.context")  # {% if access.operator %}
 AUTHENTICATION_BACKENDS = [
     # Django's and allauth's backends, loading a user's groups with the user (one query, not two)

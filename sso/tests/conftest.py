@@ -44,6 +44,9 @@ def sso_settings(settings: object, issuer: str, group_map: dict | None = None) -
     settings.SSO_NAME = "Test SSO"
     settings.SSO_GROUP_MAP = config.parse_group_map(json.dumps(GROUP_MAP if group_map is None else group_map))
     settings.SSO_BREAK_GLASS_USERNAME = BREAK_GLASS
+    csp = getattr(settings, "SECURE_CSP", None)
+    if csp:  # as config/settings.py does for SSO_OIDC_ISSUER: the SSO button's POST is redirected there
+        settings.SECURE_CSP = {**csp, "form-action": [*csp.get("form-action", []), issuer]}
     settings.SOCIALACCOUNT_PROVIDERS = {
         "openid_connect": config.oidc_provider(
             issuer, "fleet-dashboard", "client-secret", "Test SSO", ["openid", "profile", "email"]
