@@ -66,6 +66,8 @@ class FleetSocialAccountAdapter(DefaultSocialAccountAdapter):
     turn a provider that cannot be reached or that refused into a clear page."""
 
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
+        if sociallogin.state.get("process") == "connect":  # one identity is one user: no linking a second
+            raise ImmediateHttpResponse(render(request, "sso/error.html", {}, status=400))
         if mapped_groups(sociallogin):
             return
         who = sociallogin.user.email or sociallogin.account.uid

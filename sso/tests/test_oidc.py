@@ -17,13 +17,15 @@ from sso.tests.conftest import BREAK_GLASS, PASSWORD, set_claims
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def sso_sign_in(live_server: object, sub: str) -> tuple[httpx.Client, httpx.Response]:
+def sso_sign_in(
+    live_server: object, sub: str, web: httpx.Client | None = None, **extra: str
+) -> tuple[httpx.Client, httpx.Response]:
     """The whole flow over HTTP: the login page's SSO button, the provider's page, the callback."""
-    web = httpx.Client(follow_redirects=True, timeout=10)
+    web = web or httpx.Client(follow_redirects=True, timeout=10)
     page = web.get(f"{live_server.url}/login/")
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     button = re.search(r'<form method="post" action="([^"]+)" class="sso">', page.text).group(1)
-    provider = web.post(f"{live_server.url}{button}", data={"csrfmiddlewaretoken": csrf, "next": "/"})
+    provider = web.post(f"{live_server.url}{button}", data={"csrfmiddlewaretoken": csrf, "next": "/", **extra})
     assert "Authorize Client" in provider.text  # the provider's own page
     return web, web.post(str(provider.url), data={"sub": sub})
 
@@ -57,6 +59,15 @@ def test_leaving_a_group_takes_access_away_at_the_next_sign_in(live_server: obje
     assert not User.objects.get(username="otto").groups.exists()
     # and the session opened before goes no further: its groups are gone
     assert first.get(f"{live_server.url}/clusters/").status_code == 403
+
+
+def test_a_second_identity_cannot_be_linked_to_an_account(live_server: object, sso: str) -> None:
+    set_claims(sso, "ada", ["fleet-admins"])
+    set_claims(sso, "mallory", ["team-a"])
+    web, _ = sso_sign_in(live_server, "ada")
+    _, refused = sso_sign_in(live_server, "mallory", web=web, process="connect")
+    assert refused.status_code == 400
+    assert list(User.objects.get(username="ada").socialaccount_set.values_list("uid", flat=True)) == ["ada"]
 
 
 def test_a_user_in_no_mapped_group_gets_the_no_access_page(live_server: object, sso: str) -> None:
