@@ -297,7 +297,7 @@ LOGIN_IP_HEADER = os.getenv("LOGIN_IP_HEADER", "")  # e.g. HTTP_X_FORWARDED_FOR 
 LOGIN_FAILURE_PREFIX = "login-failures"  # Redis key prefix of the counters
 AUTHENTICATION_BACKENDS = [
     "security.lockout.LockoutBackend",  # first: a locked-out sign-in is refused before any password is hashed
-    *globals().get("AUTHENTICATION_BACKENDS", ["django.contrib.auth.backends.ModelBackend"]),
+    *AUTHENTICATION_BACKENDS,
 ]
 # A strict CSP: scripts and styles only from our own origin, or carrying this response's nonce
 # (the admin's few inline blocks do); no inline style attributes, no eval (htmx is configured for it
@@ -314,8 +314,8 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF, *os.getenv("CSP_FORM_ACTION", "").split()],
 }
-if globals().get("SSO_OIDC_ISSUER"):  # the SSO button posts here, then is redirected to the provider
-    SECURE_CSP["form-action"].append("{0.scheme}://{0.netloc}".format(urlsplit(SSO_OIDC_ISSUER)))  # noqa: F821
+if SSO_OIDC_ISSUER:  # the SSO button posts here, then is redirected to the provider
+    SECURE_CSP["form-action"].append("{0.scheme}://{0.netloc}".format(urlsplit(SSO_OIDC_ISSUER)))
 
 # Redis: Celery broker and the shared rate budget.
 REDIS_URL = os.getenv("REDIS_URL", "redis://127.0.0.1:6379/0")

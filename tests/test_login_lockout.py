@@ -1,4 +1,4 @@
-"""Failed sign-ins on /login/ and /admin/login/ are logged and, past the limit, locked out: a clear
+"""Failed sign-ins on /login/ (the admin's sign-in sends there) are logged and, past the limit, locked out: a clear
 page (429), the right password refused while locked, the counters in the real Redis."""
 
 import logging
@@ -20,10 +20,10 @@ def sign_in(client: Client, path: str, password: str, username: str = "ops") -> 
     return client.post(path, {"username": username, "password": password})
 
 
-@pytest.mark.parametrize("path", ["/login/", "/admin/login/"])
 def test_it_locks_out_after_the_limit_and_refuses_the_right_password(
-    ops: User, settings, caplog: pytest.LogCaptureFixture, path: str
+    ops: User, settings, caplog: pytest.LogCaptureFixture
 ) -> None:
+    path = "/login/"
     settings.LOGIN_FAILURE_LIMIT = 3
     client = Client()
     caplog.set_level(logging.WARNING, logger="security.lockout")
@@ -42,6 +42,14 @@ def test_it_locks_out_after_the_limit_and_refuses_the_right_password(
     assert any("sign-in locked: 'ops' from 127.0.0.1" in m for m in messages)
     assert any("sign-in refused: 'ops' from 127.0.0.1 is locked out" in m for m in messages)
     assert not any("wrong-guess-123" in m or PASSWORD in m for m in messages)
+
+
+def test_the_admin_has_no_password_form_of_its_own(ops: User) -> None:
+    """/admin/login/ sends to /login/, where the lockout applies: no way around it."""
+    client = Client()
+    response = sign_in(client, "/admin/login/", PASSWORD)
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert "_auth_user_id" not in client.session
 
 
 def test_another_address_and_another_user_are_not_locked(ops: User, settings) -> None:
