@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import wraps
+from urllib.parse import urlencode
 
 from allauth.account.auth_backends import AuthenticationBackend as AllauthBackend
 from django.conf import settings
@@ -217,7 +218,7 @@ class AccessMiddleware:
         if match is not None and match.view_name == "admin:login":
             target = reverse(settings.LOGIN_URL)
             following = request.GET.get("next")
-            return redirect(f"{target}?next={following}" if following else target)
+            return redirect(f"{target}?{urlencode({'next': following})}" if following else target)
         if not request.user.is_authenticated:
             return None  # LoginRequiredMiddleware (or the admin, for its pages) sends to the login page
         in_admin = match is not None and "admin" in match.namespaces
