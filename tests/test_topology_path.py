@@ -170,6 +170,8 @@ class Supervisor:
                 continue
             assert name.startswith("worker"), f"{name} exited with {proc.returncode}"
             self.restarts.append((name, proc.returncode))
+            log = self.tmp / f"{name}.log"  # kept: it says why the worker exited
+            log.rename(self.tmp / f"{name}.exited-{len(self.restarts)}.log")
             self.procs[name] = start_celery_worker(self.env, self.tmp, int(name.removeprefix("worker")))
 
 
