@@ -3,7 +3,7 @@ PYTHON ?= $(shell scripts/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint install install-dev clean
+.PHONY: demo test lint audit requirements install install-dev clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required (set PYTHON=...)"; exit 1; }
@@ -34,6 +34,16 @@ test: install-dev
 	$(BIN)/python scripts/import_cycles.py
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest
+
+# Known vulnerabilities in the pinned packages (PyPI's advisory data; CI runs it).
+audit: install-dev
+	$(BIN)/pip-audit --requirement requirements-dev.txt --no-deps --disable-pip --progress-spinner off
+
+# Pins: requirements*.txt are compiled from the short lists of direct dependencies in requirements*.in.
+COMPILE := $(BIN)/pip-compile --quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+requirements: install-dev
+	$(COMPILE) --output-file requirements.txt requirements.in
+	$(COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 lint: install-dev
 	$(BIN)/ruff check .
