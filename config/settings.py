@@ -139,6 +139,29 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (one per test process, so concurrent test runs on one machine do not collide).
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
+# --- Database connections: pool and timeouts (README "Deployment") ---
+# An unreachable or stuck PostgreSQL fails a request within seconds (a 503 page, config/errors.py),
+# never hangs it. deploy/gunicorn.conf.py turns the pool and a statement timeout on for the web server.
+DB_CONNECT_TIMEOUT = envint("DB_CONNECT_TIMEOUT", 5)  # seconds to open a connection
+DB_STATEMENT_TIMEOUT = envint("DB_STATEMENT_TIMEOUT", 0)  # seconds a statement may run; 0: no limit
+DB_POOL = envbool("DB_POOL", "false")  # psycopg's connection pool, one per process
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options["connect_timeout"] = DB_CONNECT_TIMEOUT
+    # TCP keepalives: a connection to a machine that vanished without a word is given up within a minute.
+    _db_options.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+    if DB_STATEMENT_TIMEOUT:
+        _server = f"{_db_options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT * 1000}"
+        _db_options["options"] = _server.strip()
+    if DB_POOL:
+        _db_options["pool"] = {
+            "min_size": envint("DB_POOL_MIN_SIZE", 1),
+            "max_size": envint("DB_POOL_MAX_SIZE", 4),  # per process: a sync gunicorn worker needs one
+            "timeout": envfloat("DB_POOL_TIMEOUT", 5),  # seconds a request waits for a connection
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
+
 DJANGO_TABLES2_TEMPLATE = "dashboard/table.html"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -214,29 +237,6 @@ ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*"]
 ACCOUNT_UNIQUE_EMAIL = False  # a local account with the same email does not block an SSO sign-in
 ACCOUNT_LOGOUT_REDIRECT_URL = "login"
-
-# --- Database connections: pool and timeouts (README "Deployment") ---
-# An unreachable or stuck PostgreSQL fails a request within seconds (a 503 page, config/errors.py),
-# never hangs it. deploy/gunicorn.conf.py turns the pool and a statement timeout on for the web server.
-DB_CONNECT_TIMEOUT = envint("DB_CONNECT_TIMEOUT", 5)  # seconds to open a connection
-DB_STATEMENT_TIMEOUT = envint("DB_STATEMENT_TIMEOUT", 0)  # seconds a statement may run; 0: no limit
-DB_POOL = envbool("DB_POOL", "false")  # psycopg's connection pool, one per process
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _db_options["connect_timeout"] = DB_CONNECT_TIMEOUT
-    # TCP keepalives: a connection to a machine that vanished without a word is given up within a minute.
-    _db_options.update(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
-    if DB_STATEMENT_TIMEOUT:
-        _server = f"{_db_options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT * 1000}"
-        _db_options["options"] = _server.strip()
-    if DB_POOL:
-        _db_options["pool"] = {
-            "min_size": envint("DB_POOL_MIN_SIZE", 1),
-            "max_size": envint("DB_POOL_MAX_SIZE", 4),  # per process: a sync gunicorn worker needs one
-            "timeout": envfloat("DB_POOL_TIMEOUT", 5),  # seconds a request waits for a connection
-        }
-        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections with a pool
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
@@ -390,9 +390,6 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING too (con
 # /metrics answers a bearer token equal to this; unset, /metrics is off (404).
 METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
 
-# --- Wall screens (README "Wall screens") ---
-WALL_POLL_SECONDS = envfloat("WALL_POLL_SECONDS", 10)  # how often a display asks for its screens
-
 # --- Alerts (README "Alerts") ---
 # Where messages go: plain JSON POSTs, and apprise URLs (slack://, msteams://, mailto://, json://, ...).
 # Several URLs are separated by spaces, or by commas before the next URL.
@@ -418,3 +415,6 @@ RETENTION_BATCH = envint("RETENTION_BATCH", 5000)  # rows per delete transaction
 RETENTION_PAUSE = envfloat("RETENTION_PAUSE", 0.0)  # seconds between two batches
 RETENTION_MAX_SECONDS = envint("RETENTION_MAX_SECONDS", 900)  # one pass stops after this; the next goes on
 RETENTION_INTERVAL = envint("RETENTION_INTERVAL", 3600)  # seconds between passes (beat)
+
+# --- Wall screens (README "Wall screens") ---
+WALL_POLL_SECONDS = envfloat("WALL_POLL_SECONDS", 10)  # how often a display asks for its screens
