@@ -116,6 +116,24 @@ def _own_login_failures(settings: object) -> None:
     settings.LOGIN_FAILURE_PREFIX = f"test-login-failures:{os.getpid()}:{time.monotonic_ns()}"
 
 
+def served(client: object) -> dict[str, dict[str, tuple[str, str]]]:
+    """uid -> (state, health) of every cluster and edge host the simulator lists, through a PaletteClient:
+    the truth the fault and topology tests compare the database with."""
+    from palette_sync import mappers
+    from palette_sync.sync.inventory import EDGEHOST_SEARCH
+
+    truth: dict[str, dict[str, tuple[str, str]]] = {"clusters": {}, "edgehosts": {}}
+    for project in client.projects():
+        uid = project["metadata"]["uid"]
+        for item in client.clusters(uid):
+            values = mappers.cluster_fields(item)
+            truth["clusters"][values["uid"]] = (values["state"], values["health"])
+        for item in client.paginate("/v1/dashboard/edgehosts/search", body=EDGEHOST_SEARCH, project_uid=uid):
+            values = mappers.edgehost_fields(item)
+            truth["edgehosts"][values["uid"]] = (values["state"], values["health"])
+    return truth
+
+
 def database_url(settings_dict: dict) -> str:
     """The URL of the database the tests are using, for worker subprocesses."""
     if settings_dict["ENGINE"].endswith("sqlite3"):

@@ -31,11 +31,9 @@ import psycopg
 import pytest
 import yaml
 
-from conftest import ROOT, SIM_KEY, free_port, start_sim, start_worker, stop, wait_for_port
-from palette_sync import mappers
+from conftest import ROOT, SIM_KEY, free_port, served, start_sim, start_worker, stop, wait_for_port
 from palette_sync.client import PaletteClient
 from palette_sync.sync import PROJECT_RESOURCES, TENANT_RESOURCES
-from palette_sync.sync.inventory import EDGEHOST_SEARCH
 
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(420)]
 
@@ -232,21 +230,6 @@ class Watcher:
 # --- what the simulator serves and what the database holds --------------------------------------------------
 
 
-def served(sim_url: str) -> dict[str, dict[str, tuple[str, str]]]:
-    """uid -> (state, health) of every cluster and edge host the simulator lists."""
-    truth: dict[str, dict[str, tuple[str, str]]] = {"clusters": {}, "edgehosts": {}}
-    with PaletteClient(sim_url, SIM_KEY) as client:
-        for project in client.projects():
-            uid = project["metadata"]["uid"]
-            for item in client.clusters(uid):
-                values = mappers.cluster_fields(item)
-                truth["clusters"][values["uid"]] = (values["state"], values["health"])
-            for item in client.paginate("/v1/dashboard/edgehosts/search", body=EDGEHOST_SEARCH, project_uid=uid):
-                values = mappers.edgehost_fields(item)
-                truth["edgehosts"][values["uid"]] = (values["state"], values["health"])
-    return truth
-
-
 def stored(pg: PrivatePostgres) -> dict[str, dict[str, tuple[str, str]]]:
     def live(table: str) -> dict[str, tuple[str, str]]:
         rows = pg.query(f"SELECT uid, state, health FROM dashboard_{table} WHERE removed_at IS NULL")  # noqa: S608
@@ -380,7 +363,8 @@ def test_it_survives_its_parts_failing_during_a_full_sync(private_postgres: Priv
         sim_control(sim.url, "PUT", "churn", {"rate": 3})
         sim_control(sim.url, "POST", "clock", {"advance": 60})
         sim_control(sim.url, "PUT", "churn", {"rate": 0})
-        truth = served(sim.url)
+        with PaletteClient(sim.url, SIM_KEY) as client:
+            truth = served(client)
 
         # A full sync, slowed down so that it is still running while its parts fail.
         sim_control(sim.url, "PUT", "faults", {"latency_ms": 700})

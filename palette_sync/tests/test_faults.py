@@ -17,14 +17,13 @@ import httpx
 import pytest
 
 from config.celery import app as celery_app
-from conftest import SIM_KEY, Sim, database_url, start_sim, stop
+from conftest import SIM_KEY, Sim, database_url, served, start_sim, stop
 from dashboard.models import Cluster, EdgeHost, PaletteAccount, SyncRun, TimelineEntry
 from palette_sim import Fleet, SimApp, generate_fleet
 from palette_sim.harness.faults import FaultConfig
-from palette_sync import mappers, sync
+from palette_sync import sync
 from palette_sync.client import PaletteClient, RetryPolicy
 from palette_sync.locks import lock_name
-from palette_sync.sync.inventory import EDGEHOST_SEARCH
 from palette_sync.sync.timeline import sync_audits
 from palette_sync.tests.conftest import FAST_RETRY, PrivateRedis, start_worker
 from palette_sync.throttle import LocalThrottle, redis_for
@@ -38,20 +37,6 @@ PATIENT = RetryPolicy(
 
 
 # --- what the simulator serves, and what the database holds ------------------------------------------
-
-
-def served(client: PaletteClient) -> dict[str, dict[str, tuple[str, str]]]:
-    """uid -> (state, health) of every cluster and edge host the simulator lists, through `client`."""
-    truth: dict[str, dict[str, tuple[str, str]]] = {"clusters": {}, "edgehosts": {}}
-    for project in client.projects():
-        uid = project["metadata"]["uid"]
-        for item in client.clusters(uid):
-            values = mappers.cluster_fields(item)
-            truth["clusters"][values["uid"]] = (values["state"], values["health"])
-        for item in client.paginate("/v1/dashboard/edgehosts/search", body=EDGEHOST_SEARCH, project_uid=uid):
-            values = mappers.edgehost_fields(item)
-            truth["edgehosts"][values["uid"]] = (values["state"], values["health"])
-    return truth
 
 
 def served_in_process(fleet: Fleet) -> dict[str, dict[str, tuple[str, str]]]:
