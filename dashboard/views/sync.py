@@ -123,10 +123,11 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     complete = [r.scope.ok_started_at for r in every if r.scope.ok_started_at]
     fresh.as_of, fresh.never_synced = (min(complete) if complete else None), not complete
     running = any(r.scope.running_since for r in every)
-    listed = [r for r in every if r.why] if problems_only else every
+    shown = [r for r in every if r.why] if problems_only else every
     # Problems and running listings first; a page of scopes at a time, so a poll during a backfill of
-    # a thousand scopes re-renders a page, not all of them.
-    listed.sort(key=lambda r: not (r.why or r.scope.running_since))
+    # a thousand scopes re-renders a page, not all of them. A new list: `every` keeps the sync order
+    # the per-source table is drawn in.
+    listed = sorted(shown, key=lambda r: not (r.why or r.scope.running_since))
     page = Paginator(listed, PER_PAGE).get_page(request.GET.get("page"))
     with_runs(page.object_list)
     query = "problems=1&" if problems_only else ""
