@@ -5,9 +5,8 @@ from urllib.parse import urlencode
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
 
-from dashboard import labels
+from dashboard import labels, markup
 from dashboard.labels import held
 from dashboard.models import Cluster, EdgeHost
 from dashboard.templatetags.fleet import badge, when
@@ -69,7 +68,7 @@ def state_cell(value: str, since: object, first_seen: object = None) -> str:
     """A badge, and for a value that is not fine how long it has held."""
     if since is None or labels.tone(value) == "ok":
         return badge(value)
-    return format_html('{} <small class="since">for {}</small>', badge(value), held(since, first_seen))
+    return markup.html('{} <small class="since">for {}</small>', badge(value), held(since, first_seen))
 
 
 class ClusterTable(FleetTable):
@@ -110,7 +109,7 @@ class ClusterTable(FleetTable):
         )
 
     def render_name(self, record: Cluster) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("dashboard:cluster_detail", args=[record.uid]), record.name)
+        return markup.html('<a href="{}">{}</a>', reverse("dashboard:cluster_detail", args=[record.uid]), record.name)
 
     def render_cloud_type(self, value: str) -> str:
         return labels.readable(value)
@@ -129,8 +128,8 @@ class ClusterTable(FleetTable):
         if uses is None:
             uses = record.profile_uses.all()
         if not uses:
-            return format_html('<span class="muted">{}</span>', "none reported")
-        return format_html_join(
+            return markup.html('<span class="muted">{}</span>', "none reported")
+        return markup.join(
             " ",
             '<span class="profile{}" title="{}">{} {}{}</span>',
             (
@@ -149,7 +148,7 @@ class ClusterTable(FleetTable):
         if record.node_count is None:
             return "unknown"
         healthy = "unknown" if record.nodes_healthy is None else record.nodes_healthy
-        return format_html("{} <small class='muted'>({} healthy)</small>", record.node_count, healthy)
+        return markup.html("{} <small class='muted'>({} healthy)</small>", record.node_count, healthy)
 
     def render_heartbeat_at(self, value: object) -> str:
         return when(value)
@@ -216,7 +215,7 @@ class EdgeHostTable(FleetTable):
 
     def render_name(self, record: EdgeHost) -> str:
         url = reverse("dashboard:edgehost_detail", args=[record.uid])
-        return format_html('<a href="{}" title="{}"><bdi>{}</bdi></a>', url, record.name, record.name)
+        return markup.html('<a href="{}" title="{}"><bdi>{}</bdi></a>', url, record.name, record.name)
 
     @staticmethod
     def site_url(site: str) -> str:
@@ -225,8 +224,8 @@ class EdgeHostTable(FleetTable):
 
     def render_site(self, value: str) -> str:
         if not value:
-            return format_html('<span class="muted">{}</span>', "no site label")
-        return format_html('<a href="{}"><bdi>{}</bdi></a>', self.site_url(value), value)
+            return markup.html('<span class="muted">{}</span>', "no site label")
+        return markup.html('<a href="{}"><bdi>{}</bdi></a>', self.site_url(value), value)
 
     def render_state(self, record: EdgeHost) -> str:
         # How long a host has been paired or ready is not news; how long it has been unpaired is.
@@ -235,20 +234,20 @@ class EdgeHostTable(FleetTable):
     def render_health(self, record: EdgeHost) -> str:
         cell = state_cell(record.health, record.health_since)
         if record.health_message:
-            return format_html('<span title="{}">{}</span>', record.health_message, cell)
+            return markup.html('<span title="{}">{}</span>', record.health_message, cell)
         return cell
 
     def render_edge_api_state(self, record: EdgeHost) -> str:
         cell = state_cell(record.edge_api_state, record.edge_api_since if record.edge_api_problem else None)
         if record.edge_api_error and record.edge_api_problem:
-            return format_html('<span title="{}">{}</span>', record.edge_api_error, cell)
+            return markup.html('<span title="{}">{}</span>', record.edge_api_error, cell)
         return cell
 
     def render_cluster_name(self, record: EdgeHost) -> str:
         if not record.cluster_uid:
-            return format_html('<span class="muted">{}</span>', "none")
+            return markup.html('<span class="muted">{}</span>', "none")
         url = reverse("dashboard:cluster_detail", args=[record.cluster_uid])
-        return format_html('<a href="{}"><bdi>{}</bdi></a>', url, record.cluster_name or record.cluster_uid)
+        return markup.html('<a href="{}"><bdi>{}</bdi></a>', url, record.cluster_name or record.cluster_uid)
 
     def render_os(self, value: str) -> str:
         return known(value)
@@ -291,7 +290,7 @@ class EdgeHostTable(FleetTable):
 
 def known(value: str) -> str:
     """A text cell, or a muted "unknown" where Palette said nothing."""
-    return value or format_html('<span class="muted">{}</span>', labels.UNKNOWN)
+    return value or markup.html('<span class="muted">{}</span>', labels.UNKNOWN)
 
 
 # -- Cluster profiles (issue: pages, /profiles/) ---------------------------------------------------
@@ -308,7 +307,7 @@ def record_key(record: dict) -> Key:
 def adoption_bar(count: int, total: int, width: int = 80) -> str:
     """A server-drawn bar of `count` out of `total` (SVG attributes, no inline style: a strict CSP holds)."""
     filled = round(width * count / total) if total else 0
-    return format_html(
+    return markup.html(
         '<svg class="pv-bar" width="{}" height="10" viewBox="0 0 {} 10" aria-hidden="true" focusable="false">'
         '<rect class="pv-track" width="{}" height="10" rx="2"></rect>'
         '<rect class="pv-fill" width="{}" height="10" rx="2"></rect></svg>',
@@ -325,7 +324,7 @@ def clusters_link(name: str, **extra: str) -> str:
 
 
 def muted(text: object) -> str:
-    return format_html('<span class="muted">{}</span>', text)
+    return markup.html('<span class="muted">{}</span>', text)
 
 
 class ProfileTable(FleetTable):
@@ -370,7 +369,7 @@ class ProfileTable(FleetTable):
     def render_name(self, record: dict) -> str:
         profile = self.profile(record)
         n = record["n_versions"]
-        return format_html(
+        return markup.html(
             '<a href="{}">{}</a> <small class="muted">{} version{}</small>',
             reverse("dashboard:profile_detail", args=[profile.link_uid if profile else record["uid"]]),
             record["name"],
@@ -383,7 +382,7 @@ class ProfileTable(FleetTable):
         if profile is None:
             return muted("unknown")
         shown = profile.list_versions(LIST_VERSIONS)
-        items = format_html_join(
+        items = markup.join(
             "",
             '<li class="{}"><span class="pv-v">{}</span> {} <span class="pv-n">{}</span>{}</li>',
             (
@@ -398,8 +397,8 @@ class ProfileTable(FleetTable):
             ),
         )
         hidden = len(profile.versions) - len(shown)
-        more = format_html('<li class="muted">+ {} more</li>', hidden) if hidden > 0 else ""
-        return format_html('<ul class="pv-versions">{}{}</ul>', items, more)
+        more = markup.html('<li class="muted">+ {} more</li>', hidden) if hidden > 0 else ""
+        return markup.html('<ul class="pv-versions">{}{}</ul>', items, more)
 
     def render_clusters(self, record: dict) -> str:
         profile = self.profile(record)
@@ -411,7 +410,7 @@ class ProfileTable(FleetTable):
             return muted("unknown")
         if not profile.lagging:
             return muted(0)
-        return format_html(
+        return markup.html(
             '<a class="badge tone-warn" href="{}"><span class="icon" aria-hidden="true">!</span>{} behind</a>',
             clusters_link(record["name"], behind="on"),
             profile.lagging,
