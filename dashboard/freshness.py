@@ -21,7 +21,8 @@ CLUSTERS = ("projects", "clusters")
 PROFILES = ("projects", "profiles", "clusters")
 EDGE_HOSTS = ("projects", "edgehosts", "edge_api")
 TIMELINE = ("audits", "events", "clusters", "edgehosts")
-SHOWN = 20  # problems listed by name; beyond that, counted
+SHOWN = 8  # problems listed by name (the overview names 8, the banner 5); beyond that, counted
+JUDGED = ("last_status", "last_error", "ok_started_at", "running_since")  # the fields `problem` reads
 EVERYTHING = ("projects", "clusters", "profiles", "edgehosts", "edge_api", "audits", "events")
 
 
@@ -75,7 +76,7 @@ def freshness(resources: tuple[str, ...], now: datetime | None = None, rows: Sco
     rows = list(
         scopes.filter(troubled | Q(pk__in=Subquery(oldest)))
         .select_related("account", "project")
-        .defer("project__raw", "account__ca_pem")
+        .only(*JUDGED, "resource", "account__name", "project__name")  # what pages and `problem` read
         # Over every row the filter keeps, before the LIMIT: how many have a problem, and the oldest
         # complete listing (its scope is among them), for when there are more than we read.
         .annotate(troubled_count=Window(Count("id", filter=troubled)), oldest_at=Window(Min("ok_started_at")))

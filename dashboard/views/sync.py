@@ -1,11 +1,12 @@
 """The sync status page (issue: pages, /sync/): per account, source and project, what the last run did,
 how fresh each source is, and how far a running listing has got, kept current by htmx polling.
 
-Everything is read from SyncScope (a row per scope, kept by the sync): one query for every scope
-(their states make the summary, the per-source table and the banner), one for the last runs of the
-page of scopes listed (problems and running listings first, PER_PAGE at a time), and one small
-aggregate over SyncScope for the version. A poll whose version is the one the page shows gets
-204 No Content; SyncRun is never aggregated.
+Everything is read from SyncScope (a row per scope, kept by the sync), judged in SQL (`judged`:
+ok, stale, partial, failed or pending), so a thousand scopes cost what ten do: one aggregate per
+account and source (the summary and the per-source table), the banner's query
+(dashboard/freshness.py), one page of scopes (problems and running listings first, PER_PAGE at a
+time) with their last runs, and one small aggregate for the version. A poll whose version is the
+one the page shows gets 204 No Content; SyncRun is never aggregated.
 """
 
 import hashlib
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -22,13 +23,15 @@ from django.views.decorators.vary import vary_on_headers
 
 from dashboard import labels
 from dashboard.access import EVERYTHING, Scope, scope_of
-from dashboard.freshness import Freshness, Problem, problem
+from dashboard.freshness import EVERYTHING as EVERY_SOURCE
+from dashboard.freshness import freshness, live_scopes, problem
 from dashboard.models import SyncRun, SyncScope
 
 FAST, SLOW = "every 2s", "every 30s"  # while something runs / when idle
-PER_PAGE = 100  # scopes listed a page at a time: problems and running listings first
+PER_PAGE = 50  # scopes listed a page at a time: problems and running listings first
 ERRORS_SHOWN, ERRORS_KEPT = 3, 20
 HEALTHS = ("ok", "stale", "partial", "failed")
+PROBLEMS = ("stale", "partial", "failed")  # the states the freshness banner names (a scope's `why`)
 SOURCES = {
     "projects": "Projects",
     "clusters": "Clusters",
@@ -72,13 +75,7 @@ class Source:
     running: int = 0
     as_of: datetime | None = None
     never: bool = False
-
-
-def live_scopes(rows: Scope = EVERYTHING) -> QuerySet:
-    """The scopes the banners count: enabled accounts, tenant scope or projects still in Palette, within `rows`."""
-    return rows.filter(SyncScope.objects.filter(account__enabled=True)).filter(
-        Q(project__isnull=True) | Q(project__removed_at__isnull=True)
-    )
+    healths: dict[str, int] = field(default_factory=dict)  # scopes in each of HEALTHS
 
 
 def minute() -> int:
@@ -88,7 +85,7 @@ def minute() -> int:
 def version(rows: Scope = EVERYTHING) -> str:
     """A short digest of what the page shows: it moves when a run ends, a listing progresses or a scope
     comes or goes, and once a minute so that ages and staleness move on. One aggregate over SyncScope."""
-    seen = live_scopes(rows).aggregate(
+    seen = live_scopes(EVERY_SOURCE, rows).aggregate(
         finished=Max("last_finished_at"),
         items=Sum("progress_items"),
         total=Sum("progress_total"),
@@ -113,34 +110,26 @@ def sync_status(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=204)
     problems_only = request.GET.get("problems") == "1"
     now = timezone.now()
-    fresh = Freshness()
-    every = [
-        Row(scope, health(scope, now, fresh.stale_after), problem(scope, now, fresh.stale_after))
-        for scope in scopes(rows_seen)
-    ]
-    fresh.problems = [Problem(r.scope, r.why) for r in every if r.why]
-    fresh.problem_count = len(fresh.problems)
-    complete = [r.scope.ok_started_at for r in every if r.scope.ok_started_at]
-    fresh.as_of, fresh.never_synced = (min(complete) if complete else None), not complete
-    running = any(r.scope.running_since for r in every)
-    shown = [r for r in every if r.why] if problems_only else every
-    # Problems and running listings first; a page of scopes at a time, so a poll during a backfill of
-    # a thousand scopes re-renders a page, not all of them. A new list: `every` keeps the sync order
-    # the per-source table is drawn in.
-    listed = sorted(shown, key=lambda r: not (r.why or r.scope.running_since))
-    page = Paginator(listed, PER_PAGE).get_page(request.GET.get("page"))
-    with_runs(page.object_list)
+    fresh = freshness(EVERY_SOURCE, now, rows_seen)
+    counted = sources(rows_seen, now, fresh.stale_after)
+    scopes = judged(live_scopes(EVERY_SOURCE, rows_seen), now, fresh.stale_after)
+    if problems_only:
+        scopes = scopes.filter(health__in=PROBLEMS)
+    total = sum(s.problems if problems_only else s.scopes for s in counted)
+    page = Counted(listed_first(scopes), PER_PAGE, total=total).get_page(request.GET.get("page"))
+    rows = [Row(scope, scope.health, problem(scope, now, fresh.stale_after)) for scope in page.object_list]
+    with_runs(rows)
     query = "problems=1&" if problems_only else ""
     if page.number > 1:
         query += f"page={page.number}&"
     context = {
         "freshness": fresh,
-        "summary": summary(every),
-        "sources": sources(every),
-        "accounts": by_account(page.object_list),
+        "summary": summary(counted),
+        "sources": counted,
+        "accounts": by_account(rows),
         "page": page,
         "problems_only": problems_only,
-        "trigger": FAST if running else SLOW,
+        "trigger": FAST if any(s.running for s in counted) else SLOW,
         "poll_query": f"{query}v={current}",
         "stale_after": spoken(fresh.stale_after),
     }
@@ -148,21 +137,73 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def scopes(rows: Scope = EVERYTHING) -> list[SyncScope]:
-    """The live scopes with their last runs (one query), by account, then sources in sync order, tenant first."""
-    found = live_scopes(rows).select_related("account", "project").defer("project__raw", "account__ca_pem")
-    order = {name: n for n, name in enumerate(SOURCES)}
-    return sorted(
-        found,
-        key=lambda s: (
-            s.account.name,
-            s.account_id,
-            order.get(s.resource, len(order)),
-            s.resource,
-            s.project.name if s.project else "",
-            s.pk,
-        ),
+class Counted(Paginator):
+    """A paginator told its total (the per-source counts already hold it): no COUNT(*)."""
+
+    def __init__(self, *args: object, total: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__["count"] = total  # the slot of Paginator.count, a cached_property
+
+
+def judged(scopes: QuerySet, now: datetime, stale_after: timedelta) -> QuerySet:
+    """`scopes` annotated with `health` as `health()` judges it, in SQL, so pages and counts need no Python pass."""
+    return scopes.annotate(
+        health=Case(
+            When(last_status__in=[SyncRun.Status.FAILED, SyncRun.Status.PARTIAL], then=F("last_status")),
+            When(ok_started_at__isnull=True, running_since__isnull=False, then=Value("pending")),
+            When(ok_started_at__isnull=True, then=Value("stale")),
+            When(ok_started_at__lt=now - stale_after, then=Value("stale")),
+            default=Value("ok"),
+        )
     )
+
+
+def listed_first(scopes: QuerySet) -> QuerySet:
+    """Problems and running listings first; then by account, sources in sync order, tenant first, project."""
+    order = Case(*(When(resource=name, then=n) for n, name in enumerate(SOURCES)), default=len(SOURCES))
+    urgent = Case(When(Q(health__in=PROBLEMS) | Q(running_since__isnull=False), then=0), default=1)
+    return (
+        scopes.select_related("account", "project")
+        .defer("project__raw", "account__ca_pem")
+        .order_by(
+            urgent, "account__name", "account_id", order, "resource", F("project__name").asc(nulls_first=True), "pk"
+        )
+    )
+
+
+def sources(rows: Scope, now: datetime, stale_after: timedelta) -> list[Source]:
+    """Per account and resource: scopes, their states, running listings and the oldest complete
+    listing; one aggregate over SyncScope, whatever the number of scopes. In the sync's order."""
+    counts = {health: Count("id", filter=Q(health=health)) for health in HEALTHS}
+    grouped = (
+        judged(live_scopes(EVERY_SOURCE, rows), now, stale_after)
+        .values("account_id", "account__name", "resource")
+        .annotate(
+            n=Count("id"),
+            running=Count("running_since"),
+            as_of=Min("ok_started_at"),
+            never=Count("id", filter=Q(ok_started_at__isnull=True)),
+            **counts,
+        )
+        .order_by()
+    )
+    order = {name: n for n, name in enumerate(SOURCES)}
+    found = [
+        Source(
+            account=g["account__name"],
+            name=SOURCES.get(g["resource"], labels.readable(g["resource"])),
+            scopes=g["n"],
+            problems=sum(g[h] for h in PROBLEMS),
+            running=g["running"],
+            as_of=g["as_of"],
+            never=bool(g["never"]),
+            healths={h: g[h] for h in HEALTHS},
+        )
+        for g in sorted(
+            grouped, key=lambda g: (g["account__name"], g["account_id"], order.get(g["resource"], len(order)))
+        )
+    ]
+    return found
 
 
 def with_runs(rows: list[Row]) -> None:
@@ -176,37 +217,10 @@ def with_runs(rows: list[Row]) -> None:
         r.errors, r.more_errors = errors[:ERRORS_SHOWN], errors[ERRORS_SHOWN:]
 
 
-def health(scope: SyncScope, now: datetime, stale_after: timedelta) -> str:
-    """ok | stale | partial | failed, as the freshness banner judges it; pending while a first listing runs."""
-    if scope.last_status in (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL):
-        return scope.last_status
-    if scope.ok_started_at is None:
-        return "pending" if scope.running_since else "stale"
-    return "stale" if now - scope.ok_started_at > stale_after else "ok"
-
-
-def summary(rows: list[Row]) -> list[tuple[str, int]]:
-    counts = {name: 0 for name in HEALTHS}
-    for r in rows:
-        if r.health in counts:
-            counts[r.health] += 1
-    return [*counts.items(), ("running", sum(1 for r in rows if r.scope.running_since))]
-
-
-def sources(rows: list[Row]) -> list[Source]:
-    """Per account and resource: scopes, problems, running listings, and the oldest complete listing."""
-    found: dict[tuple[int, str], Source] = {}
-    for r in rows:
-        key = (r.scope.account_id, r.scope.resource)
-        source = found.setdefault(key, Source(account=r.scope.account.name, name=r.source))
-        source.scopes += 1
-        source.problems += bool(r.why)
-        source.running += bool(r.scope.running_since)
-        moment = r.scope.ok_started_at
-        source.never = source.never or moment is None
-        if moment and (source.as_of is None or moment < source.as_of):
-            source.as_of = moment
-    return list(found.values())
+def summary(sources: list[Source]) -> list[tuple[str, int]]:
+    """Scopes by state over every source, and how many listings run now."""
+    counts = [(name, sum(s.healths[name] for s in sources)) for name in HEALTHS]
+    return [*counts, ("running", sum(s.running for s in sources))]
 
 
 def by_account(rows: list[Row]) -> list[tuple[str, list[Row]]]:
