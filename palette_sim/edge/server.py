@@ -14,11 +14,13 @@ without ever listening beyond loopback (measured on Linux 6.x, see README "The s
 """
 
 import argparse
+import io
 import ipaddress
 import resource
 import selectors
 import socket
 import threading
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -32,15 +34,73 @@ if TYPE_CHECKING:
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 SPARE_FDS = 256
+IDLE_SECONDS = 30.0  # a kept-alive connection with no next request is closed after this
+MAX_KEPT_BODY = 1 << 20  # a larger request body is not read ahead: its connection closes after the answer
 
 
 class EdgeHandler(WSGIRequestHandler):
+    """HTTP/1.1 with keep-alive, as a real edge host's server answers: a client's requests of one
+    reading (login, then the reads) share one connection and one TLS handshake.
+
+    Werkzeug's own `run_wsgi` closes every connection: after each answer it reads and discards
+    whatever the client sent meanwhile, which on a kept-alive connection is the next request. The
+    edge app's answers are small and whole, so this handler reads each request body before the app
+    runs and sends the answer with its length, and the connection stays open for the next request.
+    """
+
     disable_nagle_algorithm = True  # see palette_sim.palette.server
+    timeout = IDLE_SECONDS
+    keep_alive = False  # decided per request in make_environ
 
     def make_environ(self) -> dict:
         environ = super().make_environ()
         environ["palette_sim.local_addr"] = self.connection.getsockname()[0]
+        self.keep_alive = self.request_version == "HTTP/1.1" and not self.close_connection
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if environ.get("wsgi.input_terminated") or not 0 <= length <= MAX_KEPT_BODY:
+            self.keep_alive = False  # a chunked, huge or unreadable body: the app reads it, then close
+        elif length:
+            environ["wsgi.input"] = io.BytesIO(self.rfile.read(length))
         return environ
+
+    def run_wsgi(self) -> None:
+        environ = self.make_environ()
+        started: list = []
+        body: list[bytes] = []
+
+        def start_response(status: str, headers: list, exc_info: object = None) -> Callable:
+            started[:] = [status, headers]
+            return body.append
+
+        try:
+            answer = self.server.app(environ, start_response)
+            try:
+                body.extend(answer)
+            finally:
+                if hasattr(answer, "close"):
+                    answer.close()
+        except Exception as exc:  # what Werkzeug would do: a 500, and the connection closed
+            self.log_error("error on request: %r", exc)
+            started[:], body[:] = ["500 INTERNAL SERVER ERROR", []], []
+            self.keep_alive = False
+        self.send_whole(*started, b"".join(body))
+
+    def send_whole(self, status: str, headers: list, payload: bytes) -> None:
+        code, _, reason = status.partition(" ")
+        self.send_response(int(code), reason)
+        for key, value in headers:
+            if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        if not self.keep_alive:
+            self.send_header("Connection", "close")  # and http.server closes it after this answer
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        self.wfile.flush()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if not self.server.quiet:

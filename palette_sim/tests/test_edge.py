@@ -1,5 +1,7 @@
 """The Edge Host API: every host at its own 127.x.y.z on one port, over real sockets and TLS."""
 
+import http.client
+import json
 import socket
 import ssl
 import threading
@@ -102,6 +104,44 @@ def test_it_says_404_for_cluster_reads_of_a_host_without_cluster(edge: EdgeServe
     with client_for(edge, host) as c:
         token = login(c)["Token"]["Authorization"]
         assert c.get("/v1/edge-mgmt/cluster/details", headers={"Authorization": token}).status_code == 404
+
+
+def test_it_keeps_a_connection_alive_across_a_readings_requests(edge: EdgeServer, small_fleet: Fleet) -> None:
+    """Login, a body the app never reads (a POST it refuses) and reads, on one TLS connection."""
+    host = reachable(small_fleet)[0]
+    context = ssl.create_default_context(cafile=edge.tls.ca_path)
+    conn = http.client.HTTPSConnection(host.ip, edge.server_address[1], timeout=5, context=context)
+    try:
+        body = json.dumps({"username": "kairos", "password": API_KEY})
+        conn.request("POST", "/v1/users/default/login?setCookie=false", body, {"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        token = json.loads(answer.read())["Token"]["Authorization"]
+        first = conn.sock
+        assert not answer.will_close and answer.getheader("Connection") is None
+        conn.request("POST", "/v1/edge-mgmt/edgehosts/current", body="x" * 5000)  # 405, its body left unread
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 405
+        for path in ("/v1/edge-mgmt/edgehosts/current", "/v1/edge-mgmt/cluster/details"):
+            conn.request("GET", path, headers={"Authorization": token})
+            answer = conn.getresponse()
+            assert answer.status == 200 and json.loads(answer.read())
+            assert conn.sock is first  # the same socket: no second TLS handshake
+    finally:
+        conn.close()
+
+
+def test_it_closes_a_connection_the_client_asks_to_close(edge: EdgeServer, small_fleet: Fleet) -> None:
+    host = reachable(small_fleet)[0]
+    context = ssl.create_default_context(cafile=edge.tls.ca_path)
+    conn = http.client.HTTPSConnection(host.ip, edge.server_address[1], timeout=5, context=context)
+    try:
+        conn.request("GET", "/v1/ping", headers={"Connection": "close"})
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.will_close and answer.getheader("Connection") == "close"
+    finally:
+        conn.close()
 
 
 def first_byte(address: str, port: int) -> bytes:
