@@ -336,6 +336,7 @@ PALETTE_ACCOUNT_NAME = os.getenv("PALETTE_ACCOUNT_NAME", "default")
 PALETTE_TIMEOUT = envfloat("PALETTE_TIMEOUT", 30.0)
 PALETTE_SYNC_INTERVAL = envint("PALETTE_SYNC_INTERVAL", 300)  # seconds between syncs
 PALETTE_EDGE_CONCURRENCY = envint("PALETTE_EDGE_CONCURRENCY", 16)  # edge hosts read at once, per worker task
+PALETTE_EDGE_PROCESS_CONCURRENCY = envint("PALETTE_EDGE_PROCESS_CONCURRENCY", 32)  # ... and per worker process
 PALETTE_EDGE_TIMEOUT = envfloat("PALETTE_EDGE_TIMEOUT", 5.0)  # seconds per edge host request
 PALETTE_EDGE_INTERVAL = envint("PALETTE_EDGE_INTERVAL", 900)  # seconds between two readings of one host's own API
 PALETTE_EDGE_TICK = envint("PALETTE_EDGE_TICK", 15)  # seconds between the beat's looks for hosts due

@@ -25,7 +25,7 @@ import ssl
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -168,9 +168,11 @@ PINNED = Lru(50_000)
 CONTEXTS = Lru(64)  # one SSL context per CA bundle (loading trust stores costs milliseconds)
 
 
-def configure(sessions: int) -> None:
-    """Bound this process's session and pinned-certificate caches (PALETTE_EDGE_SESSIONS)."""
+def configure(sessions: int, readings: int) -> None:
+    """Bound this process's session and pinned-certificate caches (PALETTE_EDGE_SESSIONS) and the
+    hosts it reads at once (PALETTE_EDGE_PROCESS_CONCURRENCY)."""
     SESSIONS.size = PINNED.size = max(1, sessions)
+    SLOTS.resize(readings)
 
 
 def session_key(address: str, access: "EdgeAccess") -> bytes:
@@ -186,28 +188,56 @@ def normalise_fingerprint(value: str) -> str:
 
 def peer_fingerprint(address: str, port: int, timeout: float) -> tuple[str, bytes]:
     """The SHA-256 fingerprint and DER of the certificate a host presents (not yet trusted)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
+    context = shared_context("insecure", insecure_context)
     with socket.create_connection((address, port), timeout=timeout) as raw, context.wrap_socket(raw) as tls:
         der = tls.getpeercert(binary_form=True)
     return hashlib.sha256(der).hexdigest(), der
 
 
-def tls_verify(access: EdgeAccess, address: str, timeout: float) -> ssl.SSLContext | bool:
+def tls_verify(access: EdgeAccess, address: str, timeout: float) -> ssl.SSLContext:
     """The `verify` httpx should use for this host, checked before any credential is sent."""
     if access.scheme != "https" or access.insecure:
-        return False
+        return shared_context("insecure", insecure_context)
     if access.fingerprint:
         return pinned_context(access, address, timeout)
+    if not access.ca_pem:
+        return shared_context("system", ssl.create_default_context)
     key = hashlib.sha256(access.ca_pem.encode()).hexdigest()
+    return shared_context(key, lambda: ca_context(access.ca_pem))
+
+
+CONTEXT_LOCK = threading.Lock()
+
+
+def shared_context(key: str, make: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    """One SSL context per trust setting, shared by every host and thread of the process.
+
+    Made under a lock: a context with the system's trust store costs about a megabyte of native
+    memory and tens of milliseconds, and a batch's threads all start at once, so without the lock
+    each of them made its own on a cold cache (hundreds at the start of a worker, their native
+    memory then kept by the allocator).
+    """
     context = CONTEXTS.get(key)
-    if context is None:  # one per CA bundle, shared by every host and thread
-        context = ssl.create_default_context()
-        if access.ca_pem:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            context.load_verify_locations(cadata=access.ca_pem)
-        CONTEXTS.put(key, context)
+    if context is None:
+        with CONTEXT_LOCK:
+            context = CONTEXTS.get(key)
+            if context is None:
+                context = make()
+                CONTEXTS.put(key, context)
+    return context
+
+
+def ca_context(ca_pem: str) -> ssl.SSLContext:
+    """Trust exactly the given CA bundle (not the system's store as well)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(cadata=ca_pem)
+    return context
+
+
+def insecure_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
     return context
 
 
@@ -380,6 +410,43 @@ def unprobeable(address: str, access: object | None) -> EdgeProbe | None:
 MAX_PACING = 120.0  # seconds a host's start may lie ahead (a clock far off must not park a thread for long)
 
 
+class Slots:
+    """At most `size` edge hosts read at once in this process, whatever the number of probe tasks
+    running in it (PALETTE_EDGE_PROCESS_CONCURRENCY).
+
+    A worker runs many probe tasks at once, each reading `PALETTE_EDGE_CONCURRENCY` hosts at a
+    time: without a bound per process, 16 tasks read 256 hosts at once, their 5 s timeouts run out
+    while the threads wait for the CPU, and hosts that answered are recorded unreachable. A reading
+    waits for its slot before its client exists, so no timeout runs while it waits.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.busy = 0
+        self.peak = 0  # the most readings at once so far (what the bound held)
+        self.free = threading.Condition()
+
+    def resize(self, size: int) -> None:
+        with self.free:
+            self.size = max(1, size)
+            self.free.notify_all()
+
+    def __enter__(self) -> "Slots":
+        with self.free:
+            self.free.wait_for(lambda: self.busy < self.size)
+            self.busy += 1
+            self.peak = max(self.peak, self.busy)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self.free:
+            self.busy -= 1
+            self.free.notify()
+
+
+SLOTS = Slots(32)
+
+
 def read_hosts(
     targets: Iterable[tuple[str, str, EdgeAccess | None]],
     *,
@@ -388,11 +455,17 @@ def read_hosts(
     tally: Tally | None = None,
     start_at: dict | None = None,
 ) -> dict[str, EdgeProbe]:
-    """Read many hosts at once, at most `concurrency` at a time: {key: probe} for (key, address, access).
+    """Read many hosts, at most `concurrency` at a time (and `SLOTS` in the process): {key: probe}
+    for (key, address, access), each probe's facts already cut to what the dashboard keeps.
 
     `start_at` ({key: epoch seconds}) paces the reads: a host is not contacted before its time, so
     a batch spreads its hosts over its stretch of the interval instead of reading them all at once.
     Give the targets in that order.
+
+    Each reading is cut to its `summary` (about 1 KB) as soon as it is read: a host in a cluster
+    answers its cluster's details, over 100 KB of JSON and several times that as Python objects,
+    and a batch that kept them all until its last host was read held hundreds of megabytes, which
+    the allocator then kept after they were freed.
     """
     start_at = start_at or {}
 
@@ -401,7 +474,13 @@ def read_hosts(
         wait = start_at.get(key, 0.0) - time.time()
         if wait > 0:
             time.sleep(min(wait, MAX_PACING))
-        return key, unprobeable(address, access) or read_host(address, access, timeout=timeout, tally=tally)
+        probe = unprobeable(address, access)
+        if probe is None:
+            with SLOTS:
+                probe = read_host(address, access, timeout=timeout, tally=tally)
+        if probe.facts:
+            probe.facts = summary(probe.facts)
+        return key, probe
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="edge") as pool:
         return dict(pool.map(one, targets))

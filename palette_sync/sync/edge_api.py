@@ -263,7 +263,7 @@ def chunks(items: Iterable, size: int) -> Iterator[list]:
 def probe_batch(payload: dict) -> dict:
     """Read one batch's hosts through their own API, without the database: the results to write
     (`write_results`) and what logging in cost (logins, renewals, sessions reused)."""
-    edge.configure(settings.PALETTE_EDGE_SESSIONS)
+    edge.configure(settings.PALETTE_EDGE_SESSIONS, settings.PALETTE_EDGE_PROCESS_CONCURRENCY)
     accesses = {cid: unsealed(values) for cid, values in payload["credentials"].items()}
     rows, targets, start_at = [], [], {}
     for host_id, address, cid, *start in payload["hosts"]:
@@ -291,7 +291,7 @@ def result_row(host_id: int, probe: edge.EdgeProbe) -> list:
     """One probe as the writer takes it (JSON: it may travel through the broker)."""
     facts = None
     if probe.state == edge.EdgeApiState.REACHABLE:
-        facts = {**edge.summary(probe.facts), "readAt": probe.checked_at.isoformat()}
+        facts = {**probe.facts, "readAt": probe.checked_at.isoformat()}  # read_hosts kept only the summary
     return [host_id, probe.state, probe.error[:500], facts, probe.checked_at.isoformat()]
 
 

@@ -1,11 +1,16 @@
 """The Edge Host API client against the simulator's edge hosts, over real TLS on 127.x.y.z."""
 
+import json
+import ssl
+import threading
 import time
+import tracemalloc
 
 import pytest
 
 from conftest import EDGE_PASSWORD as PASSWORD
 from conftest import EdgeSim
+from palette_sync import edge
 from palette_sync.edge import (
     EdgeAccess,
     EdgeApiState,
@@ -37,9 +42,9 @@ def test_it_reads_hosts_it_trusts_by_ca(edge_sim: EdgeSim, probes: dict) -> None
     reachable = [h for h in edge_sim.hosts if probes[h["metadata"]["uid"]].state == EdgeApiState.REACHABLE]
     assert len(reachable) >= len(edge_sim.hosts) * 0.8
     for host in reachable:
-        facts = probes[host["metadata"]["uid"]].facts
-        assert facts["host"]["metadata"]["id"] == host["metadata"]["name"]  # the host's own edge-<hex> id
-        assert facts["host"]["status"]["agentVersion"]
+        facts = probes[host["metadata"]["uid"]].facts  # cut to what the dashboard keeps
+        assert facts["hostName"] == host["metadata"]["name"]  # the host's own edge-<hex> id
+        assert facts["agentVersion"]
 
 
 def reachable_address(edge_sim: EdgeSim, probes: dict) -> str:
@@ -189,3 +194,81 @@ def test_it_does_not_contact_a_host_before_its_time() -> None:
     probes = read_hosts([("h1", "", None), ("h2", "", None)], start_at={"h2": time.time() + 0.5})
     assert time.monotonic() - began >= 0.45
     assert probes["h2"].state == EdgeApiState.NO_ACCESS
+
+
+# --- what a worker process spends: memory, TLS contexts, readings at once ----------------------------
+
+
+def clustered_targets(edge_sim: EdgeSim, probes: dict, access: EdgeAccess) -> list[tuple[str, str, EdgeAccess]]:
+    """The reachable hosts in a cluster: each answers its cluster's details, the largest answer."""
+    return [
+        (h["metadata"]["uid"], address(h), access)
+        for h in edge_sim.hosts
+        if probes[h["metadata"]["uid"]].state == EdgeApiState.REACHABLE
+        and probes[h["metadata"]["uid"]].facts["clusterState"]
+    ]
+
+
+def test_a_batch_holds_each_reading_only_as_its_summary(edge_sim: EdgeSim, probes: dict) -> None:
+    """The memory a batch needs grows with the readings at once, not with its hosts (read_hosts
+    cuts each reading to its summary when it is read, not when the batch ends)."""
+    access = EdgeAccess("kairos", PASSWORD, ca_pem=edge_sim.ca_pem, port=edge_sim.port)
+    targets = clustered_targets(edge_sim, probes, access)
+    assert len(targets) >= 20
+    read_hosts(targets[:2], concurrency=1, timeout=5)  # sessions and TLS context made before measuring
+    tracemalloc.start()
+    try:
+        read_hosts(targets[:8], concurrency=1, timeout=5)
+        _, one = tracemalloc.get_traced_memory()  # the largest of 8 readings, one at a time
+        tracemalloc.reset_peak()
+        batch = read_hosts(targets, concurrency=2, timeout=5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert all(len(json.dumps(p.facts)) < 4096 for p in batch.values())
+    assert peak < 6 * one, f"{len(targets)} hosts two at a time peaked at {peak} bytes, one host at {one}"
+
+
+def test_one_tls_context_per_trust_setting_however_many_threads_start_at_once(edge_sim: EdgeSim) -> None:
+    access = EdgeAccess("kairos", PASSWORD, ca_pem=edge_sim.ca_pem + "\n", port=edge_sim.port)  # a cold cache
+    start, seen = threading.Barrier(16), []
+
+    def verify() -> None:
+        start.wait()
+        seen.append(edge.tls_verify(access, "127.1.0.1", 5))
+
+    threads = [threading.Thread(target=verify) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(context) for context in seen}) == 1
+    assert seen[0].cert_store_stats()["x509_ca"] == 1  # the credential's CA only, not the system store too
+    insecure = EdgeAccess("kairos", PASSWORD, insecure=True)
+    assert edge.tls_verify(insecure, "a", 5) is edge.tls_verify(insecure, "b", 5)
+    assert edge.tls_verify(insecure, "a", 5).verify_mode == ssl.CERT_NONE
+
+
+def test_the_process_reads_at_most_its_share_of_hosts_at_once(edge_sim: EdgeSim, probes: dict) -> None:
+    """Three batches at once, 8 readings each allowed, in a process allowed 3: never more than 3 at
+    once, and none of the waiting ones timed out (no timeout runs while a reading waits)."""
+    access = EdgeAccess("kairos", PASSWORD, ca_pem=edge_sim.ca_pem, port=edge_sim.port)
+    targets = reachable_targets(edge_sim, probes, 24)
+    batches = [[(f"{n}:{a}", a, access) for a in targets[n::3]] for n in range(3)]
+    results: list[dict] = []
+    edge.SLOTS.resize(3)
+    edge.SLOTS.peak = 0
+    try:
+        threads = [
+            threading.Thread(target=lambda b=b: results.append(read_hosts(b, concurrency=8, timeout=2)))
+            for b in batches
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        edge.SLOTS.resize(32)
+    assert edge.SLOTS.peak == 3
+    states = [p.state for r in results for p in r.values()]
+    assert len(states) == len(targets) and set(states) == {EdgeApiState.REACHABLE}
