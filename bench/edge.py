@@ -26,6 +26,9 @@ Figures (progress goes to stderr):
 - `worker`: peak RSS (VmHWM), CPU seconds and CPU ms per reading; the simulator's CPU too
 - `lateness`: how long after its own moment in the interval each host's last reading ended: p50, p95, max
 - `tick_seconds`: how long a tick (claim + hand out) took: median, max
+- `rss`: the worker's resident memory against the readings it had made, sampled every second
+  (`by_readings`: about 12 points, [readings, MiB]), and `kib_per_reading`: the growth from the
+  first quarter of the readings to the end, per reading (flat memory: about 0)
 """
 
 import argparse
@@ -133,8 +136,9 @@ def peak_rss_mb(pid: int) -> float:
 
 
 PROBE_LINE = re.compile(
-    r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+): INFO/MainProcess\] edge probes: (\d+) hosts, (\d+) logins, "
-    r"(\d+) renewals, (\d+) sessions reused"
+    r"^\[?(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d[,.]\d+Z?).*?edge probes: (\d+) hosts, (\d+) logins, "
+    r"(\d+) renewals, (\d+) sessions reused",
+    re.MULTILINE,
 )
 TICK_LINE = re.compile(r"palette_sync.schedule_edge_probes\[[-0-9a-f]+\] succeeded in ([0-9.]+)s")
 
@@ -143,9 +147,15 @@ def probe_lines(log: Path) -> list[tuple[float, int, int, int, int]]:
     """(epoch seconds, hosts, logins, renewals, reused) per probe batch, from the worker's log."""
     out = []
     for stamp, *numbers in PROBE_LINE.findall(log.read_text()):
-        at = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").astimezone().timestamp()
-        out.append((at, *map(int, numbers)))
+        out.append((log_time(stamp), *map(int, numbers)))
     return out
+
+
+def log_time(stamp: str) -> float:
+    """Epoch seconds of a log line's time: ISO with a Z (structlog, UTC) or Celery's local `a,ms`."""
+    if stamp.endswith("Z"):
+        return datetime.fromisoformat(stamp).timestamp()
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").astimezone().timestamp()
 
 
 def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
@@ -220,6 +230,7 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
     sim = httpx.Client(base_url=sim_url, headers={CONTROL: control_key}, timeout=30)
     stack.callback(sim.close)
     samples: list[tuple[float, int]] = []
+    memory: list[tuple[int, float]] = []  # (readings so far, worker RSS in MiB), every second
     first_pass: float | None = None
     end = beat_at + args.intervals * args.interval
     while time.time() < end:
@@ -229,6 +240,7 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
             say(f"every host read once after {first_pass:.0f}s; steady state until {args.intervals} intervals ...")
         if worker.poll() is not None:
             raise RuntimeError(f"the worker died:\n{worker_log.read_text()[-3000:]}")
+        memory.append((sum(line[1] for line in probe_lines(worker_log)), rss_mb(worker.pid)))
         time.sleep(1)
     finished = time.time()
     os.killpg(beat.pid, signal.SIGTERM)  # no more ticks; the batches handed out finish and are written
@@ -264,11 +276,42 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
     last = list(hosts.exclude(edge_api_checked_at__isnull=True).values_list("uid", "edge_api_checked_at"))
     figures["spread"] = spread([at for _, at in last], finished, args.interval, args.tick)
     figures["lateness"] = lateness(last, args.interval)
+    figures["rss"] = rss_figures(memory)
     ticks = [float(s) for s in TICK_LINE.findall(worker_log.read_text())]
     figures["tick_seconds"] = (
         {"median": round(statistics.median(ticks), 3), "max": round(max(ticks), 3)} if ticks else {}
     )
     return figures
+
+
+def rss_mb(pid: int) -> float:
+    """The worker's resident memory now (children included), in MiB."""
+    try:
+        parent = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
+    except psutil.NoSuchProcess:
+        return 0.0
+
+
+def rss_figures(memory: list[tuple[int, float]]) -> dict:
+    """RSS against readings: a dozen points, and the growth a reading after the first quarter of them
+    (the first readings fill the sessions and the pools; what grows after that is kept or leaked)."""
+    if not memory or not memory[-1][0]:
+        return {}
+    total = memory[-1][0]
+    points, wanted = [], 0
+    for readings, mb in memory:
+        if readings >= wanted:
+            points.append([readings, round(mb, 1)])
+            wanted = readings + max(1, total // 12)
+    points.append([total, round(memory[-1][1], 1)])
+    quarter = next((r, mb) for r, mb in memory if r >= total / 4)
+    grown = memory[-1][1] - quarter[1]
+    return {
+        "by_readings": points,
+        "peak_mb": round(max(mb for _, mb in memory), 1),
+        "kib_per_reading": round(1024 * grown / max(1, total - quarter[0]), 2),
+    }
 
 
 def drain(log: Path, timeout: float) -> None:
@@ -341,7 +384,8 @@ def summary(figures: dict) -> str:
         f"{figures['first_pass_seconds']}s ({figures['first_pass_per_second']}/s); steady {st['per_second']}/s "
         f"(expected {st['expected']}), {st['logins_per_probe']} logins a reading; spread over {sp['slices']} "
         f"slices {sp['least']}..{sp['most']} (cv {sp['cv']}), {sp['late']} late; worker peak RSS "
-        f"{w['peak_rss_mb']} MiB, {w['cpu_ms_per_probe']} ms CPU a reading"
+        f"{w['peak_rss_mb']} MiB, {w['cpu_ms_per_probe']} ms CPU a reading; RSS growth "
+        f"{figures['rss'].get('kib_per_reading')} KiB a reading"
     )
 
 
