@@ -90,8 +90,9 @@ def refresh_profile_uses(account: PaletteAccount, profile_uids: list[str]) -> No
         ).update(version=version, latest_version=latest, behind=behind(version, latest))
 
 
-def refresh_counts(account: PaletteAccount, project: Project | None, resource: str) -> None:
-    """Recount one project's live rows of `resource` by each counted field (and clusters behind)."""
+def refresh_counts(account: PaletteAccount, project: Project | None, resource: str, *, sites: bool = True) -> None:
+    """Recount one project's live rows of `resource` by each counted field (and clusters behind);
+    for edge hosts also its sites, unless `sites` is False (the caller recounts the sites that changed)."""
     model, dimensions = COUNTED[resource]
     live = model.objects.filter(account=account, project=project, removed_at__isnull=True)
     counts = [
@@ -110,16 +111,20 @@ def refresh_counts(account: PaletteAccount, project: Project | None, resource: s
         lock_project(project)  # two recounts of one project at once must not both insert
         FleetCount.objects.filter(account=account, project=project, resource=resource).delete()
         FleetCount.objects.bulk_create(counts, batch_size=500)
-    if resource == "edgehosts":
+    if resource == "edgehosts" and sites:
         refresh_sites(account, project)
 
 
-def refresh_sites(account: PaletteAccount, project: Project | None) -> None:
-    """Recount one project's live hosts per site into SiteSummary (its rows for sites gone go too)."""
+def refresh_sites(account: PaletteAccount, project: Project | None, only: Iterable[str] | None = None) -> None:
+    """Recount one project's live hosts per site into SiteSummary (its rows for sites gone go too);
+    `only` these sites when given (an edge tick's changes), not all of the project's."""
     unhealthy, unreadable = Q(health=EdgeHost.UNHEALTHY), Q(edge_api_state__in=EdgeHost.API_PROBLEMS)
+    hosts = EdgeHost.objects.filter(account=account, project=project, removed_at__isnull=True)
+    stored = SiteSummary.objects.filter(account=account, project=project)
+    if only is not None:
+        hosts, stored = hosts.filter(site__in=list(only)), stored.filter(site__in=list(only))
     rows = (
-        EdgeHost.objects.filter(account=account, project=project, removed_at__isnull=True)
-        .values("site")
+        hosts.values("site")
         .annotate(
             hosts=Count("id"),
             healthy=Count("id", filter=Q(health="healthy")),
@@ -133,7 +138,7 @@ def refresh_sites(account: PaletteAccount, project: Project | None) -> None:
     counted = [SiteSummary(account=account, project=project, **row) for row in rows]
     with transaction.atomic():
         lock_project(project)
-        SiteSummary.objects.filter(account=account, project=project).delete()
+        stored.delete()
         SiteSummary.objects.bulk_create(counted, batch_size=500)
 
 

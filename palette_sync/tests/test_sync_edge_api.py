@@ -277,6 +277,27 @@ def test_changes_of_state_are_recounted_at_the_next_tick(synced, edge_sim: EdgeS
     assert (entry.details["before"], entry.details["after"]) == ("reachable", "unreachable")
 
 
+def test_a_tick_recounts_only_the_sites_whose_hosts_changed(synced, edge_sim: EdgeSim) -> None:
+    account, client = synced
+    credential(account, edge_sim, "*", PASSWORD)
+    read_all(account, client)
+    edge_api.recount(account)  # what earlier tests may have left marked under this account id
+    host = EdgeHost.objects.filter(account=account, edge_api_state="reachable").exclude(site="").first()
+    rows = SiteSummary.objects.filter(account=account, project=host.project)
+    before = dict(rows.values_list("site", "pk"))
+    assert len(before) >= 2  # other sites of the project, which the tick must leave alone
+    unreadable = rows.get(site=host.site).unreadable
+    result = {"account": account.pk, "run": SyncRun.objects.latest("started_at").pk}
+
+    edge_api.deliver(result | {"results": [[host.pk, "unreachable", "gone quiet", None, timezone.now().isoformat()]]})
+    assert edge_api.recount(account) == 1
+
+    after = dict(rows.values_list("site", "pk"))
+    assert rows.get(site=host.site).unreadable == unreadable + 1
+    assert after[host.site] != before[host.site]  # rewritten
+    assert {s: pk for s, pk in after.items() if s != host.site} == {s: pk for s, pk in before.items() if s != host.site}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_writing_results_never_waits_on_rows_the_listing_holds(synced, edge_sim: EdgeSim) -> None:
     """A listing batch holds one row and then wants another that a result is for: the writer takes
