@@ -191,7 +191,7 @@ def test_a_tick_hands_out_at_most_twice_its_share(synced, edge_sim: EdgeSim, set
     account, _ = synced
     credential(account, edge_sim, "*", PASSWORD)
     settings.PALETTE_EDGE_INTERVAL, settings.PALETTE_EDGE_TICK = 60, 15
-    monkeypatch.setattr(edge_api, "MIN_CLAIM", 1)  # no floor: the share alone sets the claim
+    monkeypatch.setattr(edge_api.schedule, "MIN_CLAIM", 1)  # no floor: the share alone sets the claim
     share = len(edge_sim.hosts) * settings.PALETTE_EDGE_TICK / settings.PALETTE_EDGE_INTERVAL
     assert edge_api.plan(account).claimed == 2 * share
 
