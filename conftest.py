@@ -116,6 +116,13 @@ def _own_login_failures(settings: object) -> None:
     settings.LOGIN_FAILURE_PREFIX = f"test-login-failures:{os.getpid()}:{time.monotonic_ns()}"
 
 
+@pytest.fixture(autouse=True)
+def _banners_read_each_time(settings: object) -> None:
+    """Pages read their freshness banner on every request in tests, which change scopes between two
+    requests; dashboard/tests/test_freshness.py tests the banner kept for a few seconds."""
+    settings.PALETTE_BANNER_SECONDS = 0
+
+
 def served(client: object) -> dict[str, dict[str, tuple[str, str]]]:
     """uid -> (state, health) of every cluster and edge host the simulator lists, through a PaletteClient:
     the truth the fault and topology tests compare the database with."""

@@ -335,6 +335,7 @@ PALETTE_API_KEY = os.getenv("PALETTE_API_KEY", "")
 PALETTE_ACCOUNT_NAME = os.getenv("PALETTE_ACCOUNT_NAME", "default")
 PALETTE_TIMEOUT = envfloat("PALETTE_TIMEOUT", 30.0)
 PALETTE_SYNC_INTERVAL = envint("PALETTE_SYNC_INTERVAL", 300)  # seconds between syncs
+PALETTE_BANNER_SECONDS = envint("PALETTE_BANNER_SECONDS", 5)  # a page's freshness banner, read again at most this often
 PALETTE_EDGE_CONCURRENCY = envint("PALETTE_EDGE_CONCURRENCY", 16)  # edge hosts read at once, per worker task
 PALETTE_EDGE_PROCESS_CONCURRENCY = envint("PALETTE_EDGE_PROCESS_CONCURRENCY", 32)  # ... and per worker process
 PALETTE_EDGE_TIMEOUT = envfloat("PALETTE_EDGE_TIMEOUT", 5.0)  # seconds per edge host request

@@ -5,6 +5,7 @@ mixes scopes is as fresh as the stalest of them. One query over SyncScope (a row
 answers both, whatever the size of the fleet.
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -91,6 +92,33 @@ def freshness(resources: tuple[str, ...], now: datetime | None = None, rows: Sco
         result.as_of = min((s.ok_started_at for s in rows if s.ok_started_at), default=None)
     result.never_synced = result.as_of is None
     return result
+
+
+BANNERS_KEPT = 1000  # (resources, scope) pairs a process keeps; beyond that it starts afresh
+_banners: dict[tuple[tuple[str, ...], Scope], tuple[float, Freshness]] = {}
+
+
+def banner(resources: tuple[str, ...], rows: Scope = ALL_ROWS) -> Freshness:
+    """`freshness` for a page's banner and "data as of", read again at most every
+    PALETTE_BANNER_SECONDS per process and viewer scope (0: on every request).
+
+    Every page carries the banner; the sync changes what it says once a run ends, every few
+    minutes. Reading it once in a few seconds instead of on every request takes its query and its
+    Python off most page views, and the banner is at most those seconds late. The sync page and
+    the health checks call `freshness` themselves: they tell the state as of the request.
+    """
+    ttl = settings.PALETTE_BANNER_SECONDS
+    if ttl <= 0:
+        return freshness(resources, rows=rows)
+    key, now = (resources, rows), time.monotonic()
+    kept = _banners.get(key)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    found = freshness(resources, rows=rows)
+    if len(_banners) >= BANNERS_KEPT:
+        _banners.clear()
+    _banners[key] = (now + ttl, found)
+    return found
 
 
 def problem(scope: SyncScope, now: datetime, stale_after: timedelta) -> str:

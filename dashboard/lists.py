@@ -26,7 +26,7 @@ from django_tables2 import SingleTableMixin, Table
 from django_tables2.rows import BoundRows
 
 from dashboard.access import scope_of
-from dashboard.freshness import freshness
+from dashboard.freshness import banner
 from dashboard.models import FleetCount, SavedView
 
 PER_PAGE = 50
@@ -206,7 +206,7 @@ class FleetList(SingleTableMixin, TemplateView):
             title=self.title,
             filter=self.filterset,
             notes=self.notes,
-            freshness=freshness(self.resources, rows=scope_of(self.request.user)),
+            freshness=banner(self.resources, rows=scope_of(self.request.user)),
             columns=self.table_class.optional(),
             chosen=self.chosen_columns(),
             view_query=state.urlencode(),

@@ -63,7 +63,7 @@ def cluster_detail(request: HttpRequest, uid: str) -> HttpResponse:
         "hosts": hosts,
         "timeline": timeline,
         "before": changes_before(cluster, timeline),
-        "freshness": freshness.freshness(freshness.CLUSTERS, rows=rows),
+        "freshness": freshness.banner(freshness.CLUSTERS, rows=rows),
     }
     return render(request, "dashboard/cluster_detail.html", context)
 

@@ -81,7 +81,7 @@ def edgehost_detail(request: HttpRequest, uid: str) -> HttpResponse:
         "edge_read_at": moment(facts.get("readAt")),
         "timeline": timeline,
         "timeline_rows": TIMELINE_ROWS,
-        "freshness": freshness.freshness(freshness.EDGE_HOSTS, rows=rows),
+        "freshness": freshness.banner(freshness.EDGE_HOSTS, rows=rows),
     }
     return render(request, "dashboard/edgehost_detail.html", context)
 
@@ -349,6 +349,6 @@ def site_list(request: HttpRequest) -> HttpResponse:
         "sites_count": sites_count,
         "everywhere": everywhere,
         "notes": notes,
-        "freshness": freshness.freshness(freshness.EDGE_HOSTS, rows=rows),
+        "freshness": freshness.banner(freshness.EDGE_HOSTS, rows=rows),
     }
     return render(request, "dashboard/site_list.html" + ("#sites" if partial else ""), context)

@@ -113,7 +113,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     cluster_health = counts.by_value.get(("clusters", "health"), {})
     host_health = counts.by_value.get(("edgehosts", "health"), {})
     api_states = counts.by_value.get(("edgehosts", "edge_api_state"), {})
-    fresh = freshness.freshness(freshness.EVERYTHING, rows=rows)
+    fresh = freshness.banner(freshness.EVERYTHING, rows=rows)
     context = {
         "now": timezone.now(),
         "unhealthy_clusters": list(

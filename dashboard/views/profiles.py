@@ -368,6 +368,6 @@ def profile_detail(request: HttpRequest, uid: str) -> HttpResponse:
         "lagging": lagging,
         "behind_url": clusters_link(own.name, behind="on"),
         "clusters_url": clusters_link(own.name),
-        "freshness": freshness.freshness(freshness.PROFILES, rows=rows),
+        "freshness": freshness.banner(freshness.PROFILES, rows=rows),
     }
     return render(request, "dashboard/profile_detail.html", context)

@@ -71,7 +71,7 @@ def timeline_list(request: HttpRequest) -> HttpResponse:
         "newer_query": with_param(state, "after", page.newer) if page.newer else "",
         "newest_query": state.urlencode(),
         "paged": bool(request.GET.get("before") or request.GET.get("after")),
-        "freshness": freshness.freshness(freshness.TIMELINE, rows=scope_of(request.user)),
+        "freshness": freshness.banner(freshness.TIMELINE, rows=scope_of(request.user)),
         "saved_page": SavedView.Page.TIMELINE,
         "page_size": PAGE_SIZE,
     }
