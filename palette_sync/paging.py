@@ -2,10 +2,12 @@
 say whether a listing was complete. The client sends the pages; this module reads them."""
 
 import logging
+import math
 from collections.abc import Iterator
 from typing import Protocol
 
 from palette_sync.errors import PaletteBadResponse, PaletteIncompleteListing
+from palette_sync.throttle import Throttle, chain_pages_left, family_for, new_chain_name
 
 log = logging.getLogger(__name__)
 
@@ -13,7 +15,9 @@ PAGE_LIMIT = 50  # "Default and maximum value of the limit is 50" (REFERENCE.md 
 
 
 class PageSource(Protocol):
-    """What a Listing needs of the client: one page at a time."""
+    """What a Listing needs of the client: one page at a time, and the rate budget it spends."""
+
+    throttle: Throttle | None
 
     def page(self, method: str, path: str, *, body: dict | None, params: dict, project_uid: str | None) -> dict: ...
 
@@ -23,6 +27,11 @@ class Listing:
 
     Items are de-duplicated by uid; a repeated `continue` token ends the listing; the rows are
     compared with `listmeta.count` (REFERENCE.md 4: public clients saw all three go wrong).
+
+    Each page tells the rate budget how many pages the chain has left (from `listmeta.count`), so
+    that the longest chains of a family go first and all of them end together (palette_sync.throttle).
+    `by_pages_left=False` leaves a chain in arrival order, for listings cut into pieces that are
+    meant to end one after another (fetch.windowed).
     """
 
     def __init__(
@@ -35,9 +44,11 @@ class Listing:
         project_uid: str | None,
         strict: bool,
         params: dict | None = None,
+        by_pages_left: bool = True,
     ) -> None:
         self.client, self.path, self.method, self.body = client, path, method, body
         self.project_uid, self.strict, self.params = project_uid, strict, params or {}
+        self.by_pages_left = by_pages_left
         self.rows = self.pages = self.duplicates = 0
         self.count: int | None = None  # the last listmeta.count seen
         self.problems: list[str] = []
@@ -48,6 +59,13 @@ class Listing:
     def shortfall(self) -> int:
         """Rows promised by `listmeta.count` that never arrived."""
         return max(0, self.count - self.rows) if self.count is not None and self.finished else 0
+
+    @property
+    def pages_left(self) -> int | None:
+        """Pages still to read, the next one included, as `listmeta.count` says; None before the first page."""
+        if self.count is None:
+            return None
+        return max(1, math.ceil(self.count / PAGE_LIMIT) - self.pages)
 
     @property
     def complete(self) -> bool:
@@ -64,18 +82,29 @@ class Listing:
         seen_uids: set[str] = set()
         seen_tokens: set[str] = set()
         token = ""
-        while True:
-            params: dict = {**self.params, "limit": PAGE_LIMIT, **({"continue": token} if token else {})}
-            page = self.client.page(self.method, self.path, body=self.body, params=params, project_uid=self.project_uid)
-            self.pages += 1
-            yield from self._new_items(page["items"], seen_uids)
-            token, self.count = page["continue"], page["count"] if page["count"] is not None else self.count
-            if not token:
-                break
-            if token in seen_tokens:
-                self.problems.append(f"continue token repeated after {self.pages} pages")
-                break
-            seen_tokens.add(token)
+        chain, left = new_chain_name(), None
+        try:
+            while True:
+                params: dict = {**self.params, "limit": PAGE_LIMIT, **({"continue": token} if token else {})}
+                left = self.pages_left if self.by_pages_left else None
+                with chain_pages_left(chain, left):
+                    page = self.client.page(
+                        self.method, self.path, body=self.body, params=params, project_uid=self.project_uid
+                    )
+                self.pages += 1
+                yield from self._new_items(page["items"], seen_uids)
+                token, self.count = page["continue"], page["count"] if page["count"] is not None else self.count
+                if not token:
+                    break
+                if token in seen_tokens:
+                    self.problems.append(f"continue token repeated after {self.pages} pages")
+                    break
+                seen_tokens.add(token)
+        finally:
+            # The budget still counts the chain unless its last request was its last page: the
+            # caller stopped reading, a page failed, or the listing ended before its count said.
+            if left is not None and left > 1 and self.client.throttle is not None:
+                self.client.throttle.end_chain(family_for(self.path), chain)
         self._finish()
 
     def _new_items(self, items: list[dict], seen: set[str]) -> Iterator[dict]:

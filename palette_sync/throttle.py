@@ -17,13 +17,27 @@ egress IP). Then the family pauses for everyone and restarts with an empty bucke
 does, and its rate is cut for every worker (× cut, kept in the same Redis hash); after the pause it
 creeps back additively, to the full rate within `recovery` seconds: the rate settles where the
 other client leaves room, instead of a guessed fixed share (AIMD, as TCP shares a link).
+
+Chains with more pages left go first. A `continue` chain is sequential: alone, it is paced by its
+latency (about 9 pages/s at 100 ms), not by the budget, so a family whose chains share the budget
+equally ends with its longest chain alone and below the rate. A listing says how many pages its
+chain has left (`chain_pages_left`, from `listmeta.count`); the family's bucket keeps the chains
+it has seen, and a chain leaves one token in the bucket for every page the longest chain has more
+than it. While the bucket is full everyone goes at once; once it runs low the shorter chains wait
+and the longest ones keep their latency's pace, so the chains even out and end together. Chains
+of about the same length hold back about nothing, so no burst is left unspent at the end. This
+changes who waits, never how much is granted: every slot still comes from the same GCRA clock and
+is sent no earlier than the full burst allows.
 """
 
 import logging
+import secrets
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import redis
@@ -127,6 +141,41 @@ class Pace:
 
 # A cut never takes the rate below this share of the published one: the sync must go on.
 FLOOR = 0.1
+# Seconds after its last request a chain no longer counts among its family's (it ended, or broke off).
+CHAIN_STALE = 10.0
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One `continue` chain of a listing, and the pages it has left (the one about to be sent included)."""
+
+    name: str
+    pages_left: int
+
+
+# The chain whose page the current thread is about to request (set by the listing, read by acquire).
+CHAIN: ContextVar[Chain | None] = ContextVar("palette_chain", default=None)
+
+
+def new_chain_name() -> str:
+    return secrets.token_hex(8)
+
+
+@contextmanager
+def chain_pages_left(name: str, pages_left: int | None) -> Iterator[None]:
+    """Requests sent in this block are a page of chain `name`, which has `pages_left` pages to go
+    (None: not known yet, as before the first page; such a request goes at the full burst)."""
+    token = CHAIN.set(Chain(name, pages_left) if pages_left is not None else None)
+    try:
+        yield
+    finally:
+        CHAIN.reset(token)
+
+
+def chain_tolerance(pace: Pace, pages_left: int, most: int) -> float:
+    """How far ahead of the even pace a chain may go: the burst, less one slot for every page the
+    longest chain (`most` pages left) has more than this one."""
+    return max(0.0, pace.tolerance - max(0, most - pages_left) * pace.interval)
 
 
 class Throttle:
@@ -195,6 +244,11 @@ class Throttle:
     def reserve(self, family: Family) -> Slot:
         raise NotImplementedError
 
+    def end_chain(self, family: Family, name: str) -> None:
+        """Chain `name` stopped before its last page (a listing left early, or broken off): it no
+        longer holds anyone back (else it would, until CHAIN_STALE)."""
+        raise NotImplementedError
+
     def paused_for(self, family: Family) -> float:
         """Seconds left in a pause of `family` (0 when not paused)."""
         return self.state(family)[0]
@@ -242,12 +296,33 @@ local h = redis.call('HMGET', KEYS[1], 'tat', 'paused', 'factor', 'since')
 local paused = tonumber(h[2]) or 0
 """
 
-# ARGV: interval_us, tolerance_us, max_wait_us, regain (share/s), keep_ms. Returns {wait_us, reserved, at_us}.
+# KEYS[2]: the family's chains, name -> "pages_left:last_request_us". ARGV: interval_us, tolerance_us,
+# max_wait_us, regain (share/s), keep_ms, chain ('' for none), pages_left, stale_us.
+# Returns {wait_us, reserved, at_us}.
 RESERVE = (
     SHARE
     + """
 local interval, tolerance, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if paused > now then return {paused - now, 0, paused} end
+if ARGV[6] ~= '' then
+  local left, most = tonumber(ARGV[7]), tonumber(ARGV[7])
+  local chains = redis.call('HGETALL', KEYS[2])
+  for i = 1, #chains, 2 do
+    local pages, seen = string.match(chains[i + 1], '^(%d+):(%d+)$')
+    if now - tonumber(seen) > tonumber(ARGV[8]) then
+      redis.call('HDEL', KEYS[2], chains[i])
+    elseif chains[i] ~= ARGV[6] then
+      most = math.max(most, tonumber(pages))
+    end
+  end
+  if left > 1 then
+    redis.call('HSET', KEYS[2], ARGV[6], string.format('%d:%d', left, now))
+    redis.call('PEXPIRE', KEYS[2], math.ceil(tonumber(ARGV[8]) / 1000))
+  else
+    redis.call('HDEL', KEYS[2], ARGV[6])  -- its last page: it no longer holds anyone back
+  end
+  tolerance = math.max(0, tolerance - (most - left) * interval)
+end
 local factor = share(h, now, tonumber(ARGV[4]))
 local tat = math.max(tonumber(h[1]) or 0, now)
 local wait = math.max(0, tat - tolerance - now)
@@ -305,28 +380,37 @@ class RedisThrottle(Throttle):
         return f"{self.base_key}:{family.name}"
 
     def reserve(self, family: Family) -> Slot:
-        pace = self.pace(family)
+        pace, chain = self.pace(family), CHAIN.get()
         args = [round(pace.interval * US), round(pace.tolerance * US), round(self.max_wait * US)]
-        wait_us, reserved, at_us = self._call(self._reserve, family, [*args, repr(self.regain), self.keep_ms])
+        args += [repr(self.regain), self.keep_ms]
+        args += [chain.name, chain.pages_left] if chain else ["", 0]
+        keys = [self.key(family), f"{self.key(family)}:chains"]
+        wait_us, reserved, at_us = self._call(self._reserve, keys, [*args, round(CHAIN_STALE * US)])
         return Slot(wait_us / US, bool(reserved), at_us / US)
 
+    def end_chain(self, family: Family, name: str) -> None:
+        try:
+            self.redis.hdel(f"{self.key(family)}:chains", name)
+        except redis.RedisError as exc:  # harmless: the chain goes stale by itself
+            log.warning("rate budget %s: could not end chain %s (%s)", family.name, name, exc)
+
     def state(self, family: Family) -> tuple[float, float]:
-        paused_us, factor = self._call(self._state, family, [repr(self.regain)])
+        paused_us, factor = self._call(self._state, [self.key(family)], [repr(self.regain)])
         return paused_us / US, factor / US
 
     def pause(self, family: Family, seconds: float) -> tuple[float, bool]:
         tolerance = self.pace(family).tolerance
         args = [round(seconds * US), round(tolerance * US), repr(self.regain), repr(self.cut), repr(FLOOR)]
-        _left, factor, cut = self._call(self._penalize, family, [*args, self.keep_ms])
+        _left, factor, cut = self._call(self._penalize, [self.key(family)], [*args, self.keep_ms])
         return factor / US, bool(cut)
 
     @property
     def keep_ms(self) -> int:
         return round(self.keep * 1000)
 
-    def _call(self, script: object, family: Family, args: list) -> object:
+    def _call(self, script: object, keys: list[str], args: list) -> object:
         try:
-            return script(keys=[self.key(family)], args=args)
+            return script(keys=keys, args=args)
         except redis.RedisError as exc:
             raise PaletteThrottleError(f"rate budget unavailable ({exc.__class__.__name__}: {exc})") from exc
 
@@ -339,9 +423,21 @@ class Bucket:
     paused: float = 0.0
     factor: float = 1.0
     since: float = 0.0
+    chains: dict[str, tuple[int, float]] = field(default_factory=dict)  # name -> (pages left, last request)
 
     def share(self, now: float, regain: float) -> float:
         return min(1.0, self.factor + regain * max(0.0, now - self.since))
+
+    def note_chain(self, chain: Chain, now: float) -> int:
+        """Note `chain`'s pages left and forget stale chains; the longest chain's pages left."""
+        for name, (_pages, seen) in list(self.chains.items()):
+            if now - seen > CHAIN_STALE:
+                del self.chains[name]
+        self.chains.pop(chain.name, None)
+        most = max([chain.pages_left, *(pages for pages, _seen in self.chains.values())])
+        if chain.pages_left > 1:  # on its last page it no longer holds anyone back
+            self.chains[chain.name] = (chain.pages_left, now)
+        return most
 
 
 class LocalThrottle(Throttle):
@@ -361,17 +457,24 @@ class LocalThrottle(Throttle):
         return self._buckets.setdefault(f"{self.account}:{self.egress}:{family.name}", Bucket())
 
     def reserve(self, family: Family) -> Slot:
-        pace = self.pace(family)
+        pace, chain = self.pace(family), CHAIN.get()
         with self._lock:
             now, bucket = self.clock(), self.bucket(family)
             if bucket.paused > now:
                 return Slot(bucket.paused - now, False, bucket.paused)
+            tolerance = pace.tolerance
+            if chain is not None:
+                tolerance = chain_tolerance(pace, chain.pages_left, bucket.note_chain(chain, now))
             tat = max(bucket.tat, now)
-            wait = round(max(0.0, tat - pace.tolerance - now), 6)  # to the µs, as in Redis: no float crumbs
+            wait = round(max(0.0, tat - tolerance - now), 6)  # to the µs, as in Redis: no float crumbs
             if wait > self.max_wait:
                 return Slot(wait, False, now + wait)
             bucket.tat = tat + pace.interval / bucket.share(now, self.regain)
             return Slot(wait, True, now + wait)
+
+    def end_chain(self, family: Family, name: str) -> None:
+        with self._lock:
+            self.bucket(family).chains.pop(name, None)
 
     def state(self, family: Family) -> tuple[float, float]:
         with self._lock:

@@ -17,7 +17,7 @@ from itertools import islice
 
 from palette_sync.client import PaletteClient
 from palette_sync.errors import PaletteError
-from palette_sync.paging import PAGE_LIMIT
+from palette_sync.paging import PAGE_LIMIT, Listing
 
 BUFFER = 1000  # items read ahead of the caller, at most (20 pages)
 PAGES_PER_SLICE = 20  # a long window is cut into slices of about this many pages
@@ -137,7 +137,11 @@ def windowed(
     stop = threading.Event()
 
     def read(lo: datetime, hi: datetime) -> tuple[list[dict], PaletteError | None]:
-        listing = client.paginate(path, method="GET", params={**params, "startTime": stamp(lo), "endTime": stamp(hi)})
+        # In arrival order, not longest first: the slices are ramped to end one after another.
+        window = {**params, "startTime": stamp(lo), "endTime": stamp(hi)}
+        listing = Listing(
+            client, path, method="GET", body=None, project_uid=None, strict=True, params=window, by_pages_left=False
+        )
         items: list[dict] = []
         try:
             for item in listing:

@@ -14,12 +14,14 @@ import redis
 
 from palette_sync.errors import PaletteThrottleError, PaletteThrottleTimeout
 from palette_sync.throttle import (
+    CHAIN_STALE,
     FLOOR,
     UNLISTED,
     Family,
     LocalThrottle,
     RedisThrottle,
     Slot,
+    chain_pages_left,
     family_for,
     throttle_for,
 )
@@ -178,6 +180,71 @@ def test_it_keeps_accounts_egresses_and_families_apart(worker: Callable[..., Red
     assert spent.reserve(family).wait > 0.5
 
 
+# --- chains with more pages left go first ------------------------------------------------------------
+
+
+def reserve_for(throttle: object, family: Family, chain: str, pages_left: int) -> Slot:
+    with chain_pages_left(chain, pages_left):
+        return throttle.reserve(family)
+
+
+def test_it_lets_the_chain_with_more_pages_left_go_first_once_the_bucket_runs_low(
+    local: Callable[..., LocalThrottle], clock: FakeClock
+) -> None:
+    family = Family("f", 10, 5)  # 47 slots at once (a cushion of 3), then 10/s
+    throttle = local()
+    # While the bucket is full, every chain goes at once.
+    assert reserve_for(throttle, family, "long", 40).wait == 0
+    assert reserve_for(throttle, family, "short", 10).wait == 0
+    reserve_all(throttle, family, 38)  # 40 slots taken: the next one is 4 s ahead of the even pace
+
+    short = reserve_for(throttle, family, "short", 9)  # asks first, but has 31 pages fewer than the longest
+    long = reserve_for(throttle, family, "long", 39)
+    twin = reserve_for(throttle, family, "twin", 38)
+
+    assert long.wait == 0  # the longest chain still draws on the whole burst (46 slots ahead of the pace)
+    assert short.wait == pytest.approx(4.0 - (4.6 - 3.1))  # it leaves one slot per page it has fewer: 31
+    assert long.at < short.at
+    assert twin.wait == 0  # one page fewer, one slot held back: about as long, about the same burst
+
+
+def test_it_forgets_a_chain_after_its_last_page_or_when_it_went_quiet(
+    local: Callable[..., LocalThrottle], clock: FakeClock
+) -> None:
+    family = Family("f", 10, 5)
+    throttle = local()
+    reserve_for(throttle, family, "long", 40)
+    reserve_all(throttle, family, 40)
+    assert reserve_for(throttle, family, "short", 10).wait > 0
+    reserve_for(throttle, family, "long", 1)  # its last page
+    assert reserve_for(throttle, family, "short", 10).wait == 0  # the longest chain now: the whole burst
+
+    reserve_for(throttle, family, "other", 40)
+    assert reserve_for(throttle, family, "short", 10).wait > 0
+    clock.now += CHAIN_STALE + 0.1  # "other" broke off (no page since): it no longer counts
+    reserve_all(throttle, family, 46)
+    assert reserve_for(throttle, family, "short", 9).wait == 0
+
+
+def test_it_ranks_chains_across_processes_in_redis(worker: Callable[..., RedisThrottle]) -> None:
+    family = Family("f", 1, 20)  # 1/s, 17 slots at once: slow enough that the test's own speed does not matter
+    a, b = worker(), worker()
+    assert reserve_for(a, family, "long", 40).wait == 0
+    assert reserve_for(b, family, "short", 30).wait == 0
+    reserve_all(a, family, 13)  # 15 slots taken
+
+    short = reserve_for(b, family, "short", 29)  # 11 pages fewer: 11 of the 16 slots ahead held back
+    long = reserve_for(a, family, "long", 39)
+
+    assert long.wait == 0
+    assert short.wait == pytest.approx(15.0 - (16.0 - 11.0), abs=0.05)
+    reserve_for(a, family, "long", 1)  # its last page: 18 slots taken
+    assert reserve_for(b, family, "short", 28).wait == pytest.approx(18.0 - 16.0, abs=0.05)  # the whole burst
+    reserve_for(a, family, "next", 40)
+    a.end_chain(family, "next")  # left before its last page
+    assert reserve_for(b, family, "short", 27).wait == pytest.approx(20.0 - 16.0, abs=0.05)
+
+
 # --- after a 429: pause, cut for everyone, creep back ------------------------------------------------
 
 
@@ -326,8 +393,18 @@ def test_it_refuses_nonsense_settings() -> None:
 RATE, BURST = 20, 0.5  # a small scaled limit: 20/s, a bucket of 10
 
 
-def hammer(redis_url: str, prefix: str, ready: object, seconds: float, results: multiprocessing.Queue) -> None:
-    """A worker process: take slots as fast as the throttle allows; report the slot time of each grant."""
+def hammer(
+    redis_url: str,
+    prefix: str,
+    ready: object,
+    seconds: float,
+    results: multiprocessing.Queue,
+    pages_left: int | None = None,
+) -> None:
+    """A worker process: take slots as fast as the throttle allows; report the send time of each grant.
+
+    With `pages_left`, every request is a page of a chain of its own that always has that many left.
+    """
     throttle = RedisThrottle(redis.Redis.from_url(redis_url), "acct", prefix=prefix, cushion=0)
     family = Family("hammered", RATE, BURST)
     last: list[Slot] = []
@@ -336,36 +413,66 @@ def hammer(redis_url: str, prefix: str, ready: object, seconds: float, results: 
     ready.wait(timeout=30)  # every process has started: go together
     until = time.time() + seconds
     granted = []
-    while time.time() < until:
-        throttle.acquire(family)
-        granted.append(last[-1].at)  # the slot acquire() returned on
-    results.put(granted)
+    with chain_pages_left(f"chain-{pages_left}", pages_left):
+        while time.time() < until:
+            throttle.acquire(family)
+            granted.append(last[-1].at)  # when acquire() let it go, on the bucket's clock
+    results.put((pages_left, granted))
 
 
-def test_it_never_over_grants_and_shares_fairly_between_processes(redis_url: str, prefix: str) -> None:
+def hammer_together(redis_url: str, prefix: str, pages_left: list[int | None]) -> list[list[float]]:
+    """One hammering process per entry of `pages_left`, 3 s at once; the send times each was granted
+    (in the order of `pages_left`; its entries are distinct or all None)."""
     context = multiprocessing.get_context("spawn")
-    results, ready = context.Queue(), context.Barrier(3)
-    procs = [context.Process(target=hammer, args=(redis_url, prefix, ready, 3.0, results)) for _ in range(3)]
+    results, ready = context.Queue(), context.Barrier(len(pages_left))
+    procs = [
+        context.Process(target=hammer, args=(redis_url, prefix, ready, 3.0, results, pages)) for pages in pages_left
+    ]
     for proc in procs:
         proc.start()
     grants = [results.get(timeout=60) for _ in procs]
     for proc in procs:
         proc.join(timeout=10)
+    by_pages = {pages: granted for pages, granted in grants}
+    return [by_pages[pages] for pages in pages_left] if None not in by_pages else [g for _p, g in grants]
 
+
+def assert_never_over_granted(grants: list[list[float]]) -> None:
     times = sorted(t for g in grants for t in g)
-    capacity, elapsed = RATE * BURST, times[-1] - times[0]
-    # Slot times are the bucket's own (Redis's clock): no window of any length holds more than a full
-    # bucket plus what it refilled meanwhile, however late the processes woke up.
+    capacity = RATE * BURST
+    # Send times are on the bucket's own clock (Redis's): no window of any length holds more than a
+    # full bucket plus what it refilled meanwhile, however late the processes woke up.
     for i, t_i in enumerate(times):
         for j in range(i + 1, len(times)):
             assert j - i + 1 <= capacity + RATE * (times[j] - t_i) + 1e-3
-    assert len(times) >= capacity + RATE * elapsed * 0.9  # and the budget was used, not wasted
-    # Once the opening burst is spent, slots go round in arrival order: equal shares.
+    # And the budget was used, not wasted, while every process was asking.
+    until = min(g[-1] for g in grants)
+    assert len([t for t in times if t <= until]) >= capacity + RATE * (until - times[0]) * 0.9
+
+
+def steady_shares(grants: list[list[float]]) -> list[int]:
+    """Grants per process once the opening burst is spent."""
     steady_from = max(g[0] for g in grants) + 1.0
-    steady = [[t for t in g if t > steady_from] for g in grants]
-    mean = sum(map(len, steady)) / len(steady)
+    return [len([t for t in g if t > steady_from]) for g in grants]
+
+
+def test_it_never_over_grants_and_shares_fairly_between_processes(redis_url: str, prefix: str) -> None:
+    grants = hammer_together(redis_url, prefix, [None, None, None])
+    assert_never_over_granted(grants)
+    # Once the opening burst is spent, slots go round in arrival order: equal shares.
+    steady = steady_shares(grants)
+    mean = sum(steady) / len(steady)
     assert mean > 10
-    assert all(abs(len(g) - mean) <= 0.1 * mean + 1 for g in steady), [len(g) for g in steady]
+    assert all(abs(n - mean) <= 0.1 * mean + 1 for n in steady), steady
+
+
+def test_it_never_over_grants_when_longer_chains_go_first(redis_url: str, prefix: str) -> None:
+    grants = hammer_together(redis_url, prefix, [10, 20, 1000])
+    assert_never_over_granted(grants)
+    short, shorter, long = steady_shares(grants)
+    # Without latency the longest chain takes every slot it can; the shorter ones, which hold back a
+    # slot for every page they have fewer, take what it leaves.
+    assert long > 2 * max(short, shorter), (short, shorter, long)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
