@@ -26,6 +26,9 @@ Figures (progress goes to stderr):
 - `worker`: peak RSS (VmHWM), CPU seconds and CPU ms per reading; the simulator's CPU too
 - `lateness`: how long after its own moment in the interval each host's last reading ended: p50, p95, max
 - `tick_seconds`: how long a tick (claim + hand out) took: median, max
+- `states`: the hosts' last edge API states at the end, the simulator's down hosts, and
+  `false_unreachable`: hosts recorded unreachable that the simulator answers for; `transitions`:
+  the edge API state changes the timeline got (each false reading makes two)
 - `rss`: the worker's resident memory against the readings it had made, sampled every second
   (`by_readings`: about 12 points, [readings, MiB]), and `kib_per_reading`: the growth from the
   first quarter of the readings to the end, per reading (flat memory: about 0)
@@ -187,7 +190,7 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
     from django.conf import settings
     from django.core.management import call_command
 
-    from dashboard.models import EdgeCredential, EdgeHost, PaletteAccount, Project
+    from dashboard.models import EdgeCredential, EdgeHost, PaletteAccount, Project, TimelineEntry
     from palette_sync import sync
     from palette_sync.client import PaletteClient
 
@@ -260,6 +263,8 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
         "first_pass_seconds": round(first_pass, 1) if first_pass else None,
         "first_pass_per_second": round(total / first_pass, 1) if first_pass else None,
         "never_read": hosts.filter(edge_api_checked_at__isnull=True).count(),
+        "states": states(hosts, sim.get("/__sim/edge").json()),
+        "transitions": TimelineEntry.objects.filter(account=account, kind=TimelineEntry.Kind.EDGE).count(),
         "worker": {
             "peak_rss_mb": round(peak_rss_mb(worker.pid), 1),
             "cpu_seconds": round(cpu(worker.pid) - cpu_before["worker"], 1),
@@ -282,6 +287,20 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
         {"median": round(statistics.median(ticks), 3), "max": round(max(ticks), 3)} if ticks else {}
     )
     return figures
+
+
+def states(hosts: object, reach: dict) -> dict:
+    """The hosts' last edge API states, and how many were recorded unreachable though the simulator
+    answers for them (`false_unreachable`: timeouts in a busy worker, not hosts down)."""
+    from django.db.models import Count
+
+    down = reach.get("down", [])
+    unreachable = hosts.filter(edge_api_state="unreachable")
+    return {
+        "by_state": dict(hosts.values_list("edge_api_state").annotate(n=Count("id")).order_by()),
+        "simulated_down": len(down),
+        "false_unreachable": unreachable.exclude(host_address__in=down).count(),
+    }
 
 
 def rss_mb(pid: int) -> float:
@@ -385,7 +404,8 @@ def summary(figures: dict) -> str:
         f"(expected {st['expected']}), {st['logins_per_probe']} logins a reading; spread over {sp['slices']} "
         f"slices {sp['least']}..{sp['most']} (cv {sp['cv']}), {sp['late']} late; worker peak RSS "
         f"{w['peak_rss_mb']} MiB, {w['cpu_ms_per_probe']} ms CPU a reading; RSS growth "
-        f"{figures['rss'].get('kib_per_reading')} KiB a reading"
+        f"{figures['rss'].get('kib_per_reading')} KiB a reading; {figures['states']['false_unreachable']} hosts "
+        f"falsely unreachable"
     )
 
 
