@@ -5,6 +5,7 @@ cannot take (an unknown choice, a malformed time, a NUL byte) is an error on tha
 list view drops it, says so, and applies the rest.
 """
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import django_filters as filters
@@ -40,6 +41,26 @@ def visible_projects(request: object) -> QuerySet:
     """The project choices: live projects within the user's scope."""
     projects = Project.objects.filter(removed_at__isnull=True).only("id", "name")
     return scope_of(request.user).visible_projects(projects) if request is not None else projects
+
+
+class NameChoices(forms.models.ModelChoiceIterator):
+    """A model choice field's choices as (pk, name) tuples read by `values_list`, not model instances:
+    the project filter of every list page offers every project (hundreds of objects a request)."""
+
+    def __iter__(self) -> Iterator[tuple[object, str]]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        yield from self.queryset.values_list("pk", "name")
+
+
+class NamedMultipleChoiceField(filters.fields.ModelMultipleChoiceField):
+    """Accounts or projects, offered by name (their `str`)."""
+
+    iterator = NameChoices
+
+
+class NamedMultipleChoiceFilter(filters.ModelMultipleChoiceFilter):
+    field_class = NamedMultipleChoiceField
 
 
 class Text(filters.CharFilter):
@@ -102,12 +123,8 @@ class FleetFilter(filters.FilterSet):
 
     q = Text(method="search", label="Search")
     # distinct=False: a foreign key matches each row once, and DISTINCT would sort every match.
-    account = filters.ModelMultipleChoiceFilter(
-        queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False
-    )
-    project = filters.ModelMultipleChoiceFilter(
-        queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False
-    )
+    account = NamedMultipleChoiceFilter(queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False)
+    project = NamedMultipleChoiceFilter(queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False)
     removed = filters.ChoiceFilter(choices=REMOVED, method="removal", empty_label=None, label="Removed")
     # The row's own columns the search looks in (each has a trigram index on PostgreSQL, migration
     # 0012), and the project's name, looked up first so that the search needs no join.
@@ -275,12 +292,8 @@ class TimelineFilter(filters.FilterSet):
     severity = filters.MultipleChoiceFilter(
         choices=[(key, key) for key in SEVERITIES], method="by_severity", widget=widgets.CheckboxSelectMultiple
     )
-    account = filters.ModelMultipleChoiceFilter(
-        queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False
-    )
-    project = filters.ModelMultipleChoiceFilter(
-        queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False
-    )
+    account = NamedMultipleChoiceFilter(queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False)
+    project = NamedMultipleChoiceFilter(queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False)
     subject = Text(method="by_subject", label="Subject (uid or name)")
     subject_kind = SubjectKindFilter(
         choices=[
@@ -366,12 +379,8 @@ class ProfileFilter(FleetFilter):
     """
 
     # distinct=False: no join repeats a version row, and DISTINCT would compare every column of every row.
-    account = filters.ModelMultipleChoiceFilter(
-        queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False
-    )
-    project = filters.ModelMultipleChoiceFilter(
-        queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False
-    )
+    account = NamedMultipleChoiceFilter(queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False)
+    project = NamedMultipleChoiceFilter(queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False)
     profile_type = StoredValueFilter(
         choices=stored_choices(PROFILE_TYPES), label="Type", widget=widgets.CheckboxSelectMultiple
     )
