@@ -4,7 +4,7 @@ and the cadence: each host once per interval at its own offset, batches routed p
 import json
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from datetime import timedelta
 
 import pytest
@@ -229,7 +229,7 @@ def test_a_worker_without_the_central_key_says_so(synced, edge_sim: EdgeSim, set
 def test_later_readings_reuse_the_sessions(synced, edge_sim: EdgeSim, monkeypatch) -> None:
     account, _ = synced
     credential(account, edge_sim, "*", PASSWORD)
-    monkeypatch.setattr(edge, "SESSIONS", edge.Lru(1000))
+    monkeypatch.setattr(edge.SESSIONS, "items", OrderedDict())  # no session from earlier tests
     now = timezone.now()
     first = probe_and_write(edge_api.plan(account, now))
     second = probe_and_write(edge_api.plan(account, now + timedelta(seconds=1400)))  # all due again

@@ -1,0 +1,122 @@
+"""Reading one host: log in (or reuse the session), read what the dashboard shows, say why not."""
+
+import ssl
+import time
+
+import httpx
+
+from dashboard.edge_states import EdgeApiState
+from palette_sync.edge.access import LOGIN, READS, RENEWAL, EdgeAccess, EdgeError, EdgeProbe, EdgeUnauthorized
+from palette_sync.edge.sessions import SESSIONS, Lru, Session, Tally, session_key
+from palette_sync.edge.trust import PINNED, normalise_fingerprint, tls_verify
+
+
+def refuse_writes(request: httpx.Request) -> None:
+    """The edge client reads: GETs, and the POSTs that log in and renew a token."""
+    if request.method == "GET" or (request.method == "POST" and request.url.path in (LOGIN, RENEWAL)):
+        return
+    raise EdgeError(EdgeApiState.ERROR, f"refused {request.method} {request.url.path}: the edge client is read-only")
+
+
+def read_host(
+    address: str,
+    access: EdgeAccess,
+    *,
+    timeout: float = 5.0,
+    transport: httpx.BaseTransport | None = None,
+    sessions: Lru | None = None,
+    tally: Tally | None = None,
+) -> EdgeProbe:
+    """Read what the dashboard shows of one host, in this process's session on it (or a new one)."""
+    sessions = SESSIONS if sessions is None else sessions
+    tally = tally or Tally()
+    try:
+        verify = tls_verify(access, address, timeout) if transport is None else False
+        host = f"[{address}]" if ":" in address else address  # an IPv6 literal in a URL
+        base = f"{access.scheme}://{host}:{access.port}"
+        with httpx.Client(
+            base_url=base, verify=verify, timeout=timeout, transport=transport, event_hooks={"request": [refuse_writes]}
+        ) as http:
+            return EdgeProbe(
+                EdgeApiState.REACHABLE,
+                facts=read_in_session(http, access, sessions, session_key(address, access), tally),
+            )
+    except EdgeError as exc:
+        return EdgeProbe(exc.state, error=str(exc))
+    except httpx.ConnectError as exc:
+        state = (
+            EdgeApiState.TLS_FAILED
+            if isinstance(exc.__cause__, ssl.SSLError) or "CERTIFICATE" in str(exc)
+            else EdgeApiState.UNREACHABLE
+        )
+        if state == EdgeApiState.TLS_FAILED and access.fingerprint:
+            PINNED.drop((address, access.port, normalise_fingerprint(access.fingerprint)))  # check afresh next time
+        return EdgeProbe(state, error=f"{address}: {exc}")
+    except (httpx.TransportError, OSError) as exc:
+        return EdgeProbe(EdgeApiState.UNREACHABLE, error=f"{address}: {exc.__class__.__name__} {exc}".strip())
+
+
+def read_in_session(http: httpx.Client, access: EdgeAccess, sessions: Lru, key: tuple, tally: Tally) -> dict:
+    """Read the facts with the kept session: renewed when about to expire, a new login when there is
+    none or the host refuses it (once: a second refusal is the answer)."""
+    session = sessions.get(key)
+    if session is not None and session.usable(time.time()):
+        tally.add("reused")
+    elif session is not None and session.refresh and (session := renew(http, session)) is not None:
+        tally.add("renewals")
+    else:
+        session = login(http, access)
+        tally.add("logins")
+    sessions.put(key, session)
+    try:
+        return read_facts(http, session.token)
+    except EdgeUnauthorized:
+        sessions.drop(key)
+        session = login(http, access)
+        tally.add("logins")
+        sessions.put(key, session)
+        return read_facts(http, session.token)
+
+
+def login(http: httpx.Client, access: EdgeAccess) -> Session:
+    """`POST /v1/users/default/login` -> `v1LoginSuccess.Token` (capitalised keys): a new session."""
+    response = http.post(
+        LOGIN, params={"setCookie": "false"}, json={"username": access.username, "password": access.password}
+    )
+    if response.status_code in (400, 401, 403):
+        raise EdgeError(EdgeApiState.AUTH_FAILED, f"login refused ({response.status_code})")
+    body = json_of(response)
+    return Session.from_tokens(body.get("Token") if isinstance(body, dict) else None)
+
+
+def renew(http: httpx.Client, session: Session) -> Session | None:
+    """`POST /v1/users/default/token/renewal` with the refresh token -> `v1UserToken`; None when the
+    host no longer takes it (then the caller logs in)."""
+    response = http.post(RENEWAL, json={"refreshToken": session.refresh})
+    if response.status_code >= 400:
+        return None
+    return Session.from_tokens(json_of(response))
+
+
+def read_facts(http: httpx.Client, token: str) -> dict:
+    facts = {}
+    for name, path in READS.items():
+        response = http.get(path, headers={"Authorization": token})
+        if response.status_code == 401:
+            raise EdgeUnauthorized(path)
+        if response.status_code == 404 and name != "host":
+            facts[name] = None  # no cluster on this host (yet)
+            continue
+        facts[name] = json_of(response)
+    if not isinstance(facts["host"], dict):
+        raise EdgeError(EdgeApiState.ERROR, "edgehosts/current is not an object")
+    return facts
+
+
+def json_of(response: httpx.Response) -> object:
+    if response.status_code >= 400:
+        raise EdgeError(EdgeApiState.ERROR, f"{response.request.url.path}: HTTP {response.status_code}")
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise EdgeError(EdgeApiState.ERROR, f"{response.request.url.path}: response is not JSON") from exc
