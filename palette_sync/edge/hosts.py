@@ -82,7 +82,7 @@ class Slots:
             self.free.notify()
 
 
-SLOTS = Slots(32)
+SLOTS = Slots(64)
 
 
 def read_hosts(

@@ -268,7 +268,7 @@ def test_the_process_reads_at_most_its_share_of_hosts_at_once(edge_sim: EdgeSim,
         for thread in threads:
             thread.join()
     finally:
-        edge.SLOTS.resize(32)
+        edge.SLOTS.resize(64)
     assert edge.SLOTS.peak == 3
     states = [p.state for r in results for p in r.values()]
     assert len(states) == len(targets) and set(states) == {EdgeApiState.REACHABLE}
