@@ -49,27 +49,28 @@ class Counts:
 
 
 def fleet_counts(scope: Scope = EVERYTHING) -> Counts:
-    """One query over FleetCount (a few rows per project, within `scope`), summed in Python."""
-    rows = (
-        scope.filter(FleetCount.objects.all())
-        .filter(dimension__in=["state", "health", "cloud_type", "edge_api_state", "behind"])
-        .filter(project__removed_at__isnull=True)
-        .values_list("resource", "dimension", "value", "project_id", "project__name", "account_id", "account__name")
+    """Two aggregates over FleetCount (a few rows per project, within `scope`): the sums per value,
+    and the live rows per project (their health counts: every live row has exactly one), which also
+    give the sums per account and the totals."""
+    counted = scope.filter(FleetCount.objects.all()).filter(project__removed_at__isnull=True).order_by()
+    values = (
+        counted.filter(dimension__in=["state", "health", "cloud_type", "edge_api_state", "behind"])
+        .values_list("resource", "dimension", "value")
         .annotate(n=Sum("count"))
-        .order_by()
+    )
+    per_project = (
+        counted.filter(dimension="health")
+        .values_list("resource", "project_id", "project__name", "account_id", "account__name")
+        .annotate(n=Sum("count"))
     )
     counts = Counts()
-    projects: dict[tuple[str, int, str], int] = defaultdict(int)
+    for resource, dimension, value, n in values:
+        counts.by_value[(resource, dimension)][value] = n
     accounts: dict[tuple[str, int, str], int] = defaultdict(int)
-    for resource, dimension, value, project_id, project, account_id, account, n in rows:
-        values = counts.by_value[(resource, dimension)]
-        values[value] = values.get(value, 0) + n
-        if dimension == "health":  # every live row has exactly one health value: totals come from it
-            projects[(resource, project_id, project or "no project")] += n
-            accounts[(resource, account_id, account)] += n
-            counts.totals[resource] = counts.totals.get(resource, 0) + n
-    for (resource, pk, name), n in sorted(projects.items(), key=lambda kv: (-kv[1], kv[0][2])):
-        counts.by_project[resource].append((pk, name, n))
+    for resource, project_id, project, account_id, account, n in sorted(per_project, key=lambda r: (-r[5], r[2] or "")):
+        counts.by_project[resource].append((project_id, project or "no project", n))
+        accounts[(resource, account_id, account)] += n
+        counts.totals[resource] = counts.totals.get(resource, 0) + n
     for (resource, pk, name), n in sorted(accounts.items(), key=lambda kv: (-kv[1], kv[0][2])):
         counts.by_account[resource].append((pk, name, n))
     return counts
@@ -107,8 +108,17 @@ def chart(now: timezone.datetime) -> charts.LineChart:
 def overview(request: HttpRequest) -> HttpResponse:
     """Problems first (oldest first), then counts by state, health, cloud, project and account, then the chart."""
     rows = scope_of(request.user)
-    live_clusters = rows.filter(Cluster.objects.filter(removed_at__isnull=True)).select_related("project")
-    live_hosts = rows.filter(EdgeHost.objects.filter(removed_at__isnull=True)).select_related("project")
+    # The problem lists show names, states and ages: not the JSON documents.
+    live_clusters = (
+        rows.filter(Cluster.objects.filter(removed_at__isnull=True))
+        .select_related("project")
+        .defer("raw", "profiles", "project__raw")
+    )
+    live_hosts = (
+        rows.filter(EdgeHost.objects.filter(removed_at__isnull=True))
+        .select_related("project")
+        .defer("raw", "edge_facts", "project__raw")
+    )
     counts = fleet_counts(rows)
     cluster_health = counts.by_value.get(("clusters", "health"), {})
     host_health = counts.by_value.get(("edgehosts", "health"), {})
