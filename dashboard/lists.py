@@ -76,6 +76,14 @@ class FleetPaginator(Paginator):
         return self._get_page(BoundRows(records, table=self.rows.table), number, self)
 
 
+class Counted(Paginator):
+    """A paginator told its total (the caller has it from a count it needed anyway): no COUNT(*)."""
+
+    def __init__(self, *args: object, total: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.__dict__["count"] = total  # the slot of Paginator.count, a cached_property
+
+
 def narrows(value: object) -> bool:
     """Whether a cleaned filter value narrows the list (an empty choice of rows does not)."""
     if isinstance(value, QuerySet):

@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard import freshness
 from dashboard.access import scope_of
 from dashboard.filters import EdgeHostFilter
-from dashboard.lists import FleetList
+from dashboard.lists import Counted, FleetList
 from dashboard.models import EdgeHost, SavedView, SiteSummary, TimelineEntry
 from dashboard.tables import EdgeHostTable
 from dashboard.views.common import get_synced_or_404
@@ -334,7 +334,9 @@ def site_list(request: HttpRequest) -> HttpResponse:
     sites_count = totals.pop("sites")
     everywhere = Site("", **totals)
     number = request.GET.get("page", "1")
-    paginator = Paginator(rows.filter(site_rows(query)), SITES_PER_PAGE)
+    listed = rows.filter(site_rows(query))
+    # Unsearched, the list is every site the totals counted: no second count over every site.
+    paginator = Paginator(listed, SITES_PER_PAGE) if query else Counted(listed, SITES_PER_PAGE, total=sites_count)
     if not number.isdigit() or not 1 <= int(number) <= paginator.num_pages:
         notes.append(f"“{number[:40]}” is not a page of this list: showing the first.")
         number = "1"

@@ -13,7 +13,6 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.core.paginator import Paginator
 from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -25,6 +24,7 @@ from dashboard import labels
 from dashboard.access import EVERYTHING, Scope, scope_of
 from dashboard.freshness import EVERYTHING as EVERY_SOURCE
 from dashboard.freshness import freshness, live_scopes, problem
+from dashboard.lists import Counted
 from dashboard.models import SyncRun, SyncScope
 
 FAST, SLOW = "every 2s", "every 30s"  # while something runs / when idle
@@ -135,14 +135,6 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     }
     template = "dashboard/sync_status.html#status" if partial else "dashboard/sync_status.html"
     return render(request, template, context)
-
-
-class Counted(Paginator):
-    """A paginator told its total (the per-source counts already hold it): no COUNT(*)."""
-
-    def __init__(self, *args: object, total: int, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.__dict__["count"] = total  # the slot of Paginator.count, a cached_property
 
 
 def judged(scopes: QuerySet, now: datetime, stale_after: timedelta) -> QuerySet:
