@@ -1,10 +1,11 @@
 """Sortable tables of the inventory lists (django-tables2). Cells show readable values; every state
 has its icon and text beside its colour; unknown reads "unknown", never 0."""
 
+import functools
 from urllib.parse import urlencode
 
 import django_tables2 as tables
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from dashboard import labels, markup
 from dashboard.labels import held
@@ -58,6 +59,16 @@ class FleetTable(tables.Table):
 
     def render_removed_at(self, value: object) -> str:
         return when(value, empty="")
+
+
+def list_url(name: str) -> str:
+    """A list page's path, reversed once per script prefix: rows link to their filtered lists many times a page."""
+    return reversed_once(name, get_script_prefix())
+
+
+@functools.cache
+def reversed_once(name: str, prefix: str) -> str:
+    return reverse(name)
 
 
 def iso(value: object) -> str:
@@ -220,7 +231,7 @@ class EdgeHostTable(FleetTable):
     @staticmethod
     def site_url(site: str) -> str:
         """The list of a site's hosts, or of the hosts without a site label (the site roll-up links here too)."""
-        return reverse("dashboard:edgehost_list") + "?" + urlencode({"site": site} if site else {"no_site": "on"})
+        return list_url("dashboard:edgehost_list") + "?" + urlencode({"site": site} if site else {"no_site": "on"})
 
     def render_site(self, value: str) -> str:
         if not value:
@@ -320,7 +331,7 @@ def adoption_bar(count: int, total: int, width: int = 80) -> str:
 
 def clusters_link(name: str, **extra: str) -> str:
     """The cluster list filtered to the clusters that run profile `name` (and `extra` filters)."""
-    return reverse("dashboard:cluster_list") + "?" + urlencode({"profile": name, **extra})
+    return list_url("dashboard:cluster_list") + "?" + urlencode({"profile": name, **extra})
 
 
 def muted(text: object) -> str:

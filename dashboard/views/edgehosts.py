@@ -27,7 +27,7 @@ from dashboard.tables import EdgeHostTable
 from dashboard.views.common import get_synced_or_404
 
 TIMELINE_ROWS = 50
-SITES_PER_PAGE = 100
+SITES_PER_PAGE = 50
 NO_SITE = "(no site label)"
 SUMMED = {
     "total": "hosts",
