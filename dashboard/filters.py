@@ -121,6 +121,11 @@ class ValueFilter(filters.MultipleChoiceFilter):
 class FleetFilter(filters.FilterSet):
     """What every synced inventory filters on: account, project, search, and live or removed."""
 
+    def get_form_class(self) -> type[forms.Form]:
+        form = super().get_form_class()
+        form.default_renderer = widgets.RENDERER  # its inputs and selects drawn in Python
+        return form
+
     q = Text(method="search", label="Search")
     # distinct=False: a foreign key matches each row once, and DISTINCT would sort every match.
     account = NamedMultipleChoiceFilter(queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False)
@@ -283,6 +288,11 @@ def local_time(label: str, lookup: str) -> filters.DateTimeFilter:
 
 class TimelineFilter(filters.FilterSet):
     """Filters of the merged timeline. `q` (the search box) and `subject` both take a uid or part of a name."""
+
+    def get_form_class(self) -> type[forms.Form]:
+        form = super().get_form_class()
+        form.default_renderer = widgets.RENDERER  # its inputs and selects drawn in Python
+        return form
 
     q = Text(method="by_subject", label="Search")
     # distinct=False: no join can repeat a row, and DISTINCT would sort every match instead of walking an index.
