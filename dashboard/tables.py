@@ -2,6 +2,7 @@
 has its icon and text beside its colour; unknown reads "unknown", never 0."""
 
 import functools
+import re
 from urllib.parse import urlencode
 
 import django_tables2 as tables
@@ -66,9 +67,22 @@ def list_url(name: str) -> str:
     return reversed_once(name, get_script_prefix())
 
 
+def detail_url(name: str, uid: str) -> str:
+    """A row's page: the path reversed once per script prefix with the uid put in, for a uid of
+    letters, digits, "-" and "_" (Palette's are hex), which reverse() would not quote; else reverse()."""
+    if not PLAIN_UID.fullmatch(uid):
+        return reverse(name, args=[uid])
+    head, _, tail = reversed_once(name, get_script_prefix(), UID_MARK).rpartition(UID_MARK)
+    return head + uid + tail
+
+
 @functools.cache
-def reversed_once(name: str, prefix: str) -> str:
-    return reverse(name)
+def reversed_once(name: str, prefix: str, *args: str) -> str:
+    return reverse(name, args=args)
+
+
+UID_MARK = "0uid0"  # stands for the uid in a reversed path
+PLAIN_UID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def iso(value: object) -> str:
@@ -120,7 +134,7 @@ class ClusterTable(FleetTable):
         )
 
     def render_name(self, record: Cluster) -> str:
-        return markup.html('<a href="{}">{}</a>', reverse("dashboard:cluster_detail", args=[record.uid]), record.name)
+        return markup.html('<a href="{}">{}</a>', detail_url("dashboard:cluster_detail", record.uid), record.name)
 
     def render_cloud_type(self, value: str) -> str:
         return labels.readable(value)
@@ -225,7 +239,7 @@ class EdgeHostTable(FleetTable):
         )
 
     def render_name(self, record: EdgeHost) -> str:
-        url = reverse("dashboard:edgehost_detail", args=[record.uid])
+        url = detail_url("dashboard:edgehost_detail", record.uid)
         return markup.html('<a href="{}" title="{}"><bdi>{}</bdi></a>', url, record.name, record.name)
 
     @staticmethod
@@ -257,7 +271,7 @@ class EdgeHostTable(FleetTable):
     def render_cluster_name(self, record: EdgeHost) -> str:
         if not record.cluster_uid:
             return markup.html('<span class="muted">{}</span>', "none")
-        url = reverse("dashboard:cluster_detail", args=[record.cluster_uid])
+        url = detail_url("dashboard:cluster_detail", record.cluster_uid)
         return markup.html('<a href="{}"><bdi>{}</bdi></a>', url, record.cluster_name or record.cluster_uid)
 
     def render_os(self, value: str) -> str:
@@ -382,7 +396,7 @@ class ProfileTable(FleetTable):
         n = record["n_versions"]
         return markup.html(
             '<a href="{}">{}</a> <small class="muted">{} version{}</small>',
-            reverse("dashboard:profile_detail", args=[profile.link_uid if profile else record["uid"]]),
+            detail_url("dashboard:profile_detail", profile.link_uid if profile else record["uid"]),
             record["name"],
             n,
             "" if n == 1 else "s",

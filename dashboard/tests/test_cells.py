@@ -4,11 +4,12 @@ from datetime import timedelta
 
 import django_tables2 as tables
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.cells import cell_renderers
 from dashboard.models import EdgeHost
-from dashboard.tables import ClusterTable, EdgeHostTable
+from dashboard.tables import ClusterTable, EdgeHostTable, detail_url
 from dashboard.tests.factories import AccountFactory, ClusterFactory, EdgeHostFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +69,9 @@ def test_plain_columns_are_tables2_cells() -> None:
     assert cells[1][1:3] == ["none", "n/a"]
     for row, drawn in zip(table.rows, cells, strict=True):
         assert drawn == [str(row.get_cell(column.name)) for column in table.columns]
+
+
+@pytest.mark.parametrize("uid", ["57752b9520197b57b61a754d", "a-b_C", "..", "a b", "é", "<b>", "%2F", "0uid0", "x.y"])
+@pytest.mark.parametrize("name", ["dashboard:cluster_detail", "dashboard:edgehost_detail", "dashboard:profile_detail"])
+def test_a_row_links_to_the_path_reverse_gives(name: str, uid: str) -> None:
+    assert detail_url(name, uid) == reverse(name, args=[uid])
