@@ -30,6 +30,8 @@ WORDS = {
     "no_access": "No credentials",
     "bad_address": "Address refused",
     "edge_api_state": "Edge API",
+    "edgehosts": "Edge hosts",  # sync sources, as the banner names them
+    "edge_api": "Edge host API",
 }
 
 # The tone of a value: ok, bad, warn or unknown; the page shows an icon and the text beside the colour.
