@@ -16,7 +16,10 @@ What runs: the simulator (`--rate-scale 1`, 100 ms added to every answer, as rea
 * `reference`: the same listings read the way public clients do it today (palette-sdk-go: no
   pacing, pages one after another, each 429 retried after 2 s, then about 2 × longer, 4 tries
   in all), on the same simulator: one chain per listing at once (`concurrent`, the sync's own
-  fan-out) and every listing one after the other (`sequential`).
+  fan-out) and every listing one after the other (`sequential`);
+* `chains` (not run by default): every project's event listing at once through the sync's client
+  and Redis throttle, nothing stored, in arrival order and with chains that have more pages left
+  first: when each chain ends, with the database and the workers' CPU out of the picture.
 
 Each sync phase reports:
 
@@ -98,7 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--phases",
         default=",".join(PHASES),
-        help=f"comma-separated phases to run (default all: {','.join(PHASES)}); incremental needs full",
+        help=f"comma-separated phases to run (default: {','.join(PHASES)}; also: chains); incremental needs full",
     )
     p.add_argument("--no-warm-up", action="store_true", help="measure the first phase with fresh workers")
     p.add_argument("--timeout", type=float, default=240, help="seconds a phase may take before the bench gives up")
@@ -460,12 +463,14 @@ def per_second(samples: list[tuple[float, dict]], before: dict) -> dict:
 
 
 def slowest(runs: object, started: datetime) -> dict:
-    """Per resource: when its last run began and ended (seconds into the phase), and its longest run."""
+    """Per resource: when its last run began and ended (seconds into the phase), and its longest run;
+    `first_ended`: when its first run ended (far before `ended`: the resource's last run ended alone)."""
     out: dict[str, dict] = {}
     for resource, begun, ended in runs.values_list("resource", "started_at", "finished_at"):
-        row = out.setdefault(resource, {"runs": 0, "began": 0.0, "ended": 0.0, "longest": 0.0})
+        row = out.setdefault(resource, {"runs": 0, "began": 0.0, "first_ended": math.inf, "ended": 0.0, "longest": 0.0})
         row["runs"] += 1
         row["began"] = round(max(row["began"], (begun - started).total_seconds()), 2)
+        row["first_ended"] = round(min(row["first_ended"], (ended - started).total_seconds()), 2)
         row["ended"] = round(max(row["ended"], (ended - started).total_seconds()), 2)
         row["longest"] = round(max(row["longest"], (ended - begun).total_seconds()), 2)
     return out
@@ -622,6 +627,63 @@ def run_reference(sim: SimControl, url: str, backfill_days: float, concurrent: b
     }
 
 
+# --- the event chains alone: the throttle's order without the database -----------------------------------
+
+
+def run_chains(sim: SimControl, url: str, redis_url: str, by_pages_left: bool) -> dict:
+    """Every project's event listing at once (one `continue` chain each, as the sync reads them) through
+    the sync's own client and Redis throttle, items read and dropped: no database, little CPU.
+
+    `by_pages_left`: chains with more pages left go first (the sync's order); else arrival order.
+    When each chain ended, against the least time its family's bucket allows.
+    """
+    import redis
+
+    from palette_sync.client import PaletteClient
+    from palette_sync.paging import Listing
+    from palette_sync.throttle import RedisThrottle
+
+    throttle = RedisThrottle(redis.Redis.from_url(redis_url), f"bench-chains-{secrets.token_hex(4)}")
+    client = PaletteClient(url, API_KEY, throttle=throttle)
+    projects = [p["metadata"]["uid"] for p in client.projects()]
+    sim.settle()  # full buckets again after the project listing
+    before, started, ended = sim.stats(), time.monotonic(), {}
+
+    def read(uid: str) -> None:
+        params = {"orderBy": "metadata.creationTimestamp=-1"}
+        listing = Listing(
+            client,
+            "/v1/events/components",
+            method="GET",
+            body=None,
+            project_uid=uid,
+            strict=False,
+            params=params,
+            by_pages_left=by_pages_left,
+        )
+        for _item in listing:
+            pass
+        ended[uid] = (round(time.monotonic() - started, 2), listing.pages)
+
+    threads = [threading.Thread(target=read, args=(uid,)) for uid in projects]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client.close()
+    requests = diff(sim.stats()["requests"], before["requests"])
+    seconds = max(at for at, _pages in ended.values())
+    least, bottleneck = least_seconds(requests, sim.scale)
+    return {
+        "seconds": seconds,
+        "requests": requests,
+        "throttled": sim.stats()["throttledTotal"] - before["throttledTotal"],
+        "least_seconds": round(least, 2),
+        "ratio_to_limit": round(seconds / least, 3) if least else None,
+        "chains": [{"pages": pages, "ended": at} for at, pages in sorted(ended.values())],
+    }
+
+
 # --- main ----------------------------------------------------------------------------------------------
 
 
@@ -745,6 +807,13 @@ def run_phases(
             if "full" in out:
                 figures["seconds_vs_full"] = round(figures["seconds"] / out["full"]["seconds"], 2)
             say(f"reference {mode}: {figures['seconds']}s, {figures['throttled']} throttled, {figures['listings']}")
+    if "chains" in wanted:
+        out["chains"] = {}
+        for mode in ("arrival_order", "by_pages_left"):
+            sim.settle()
+            say(f"event chains alone ({mode}) ...")
+            out["chains"][mode] = figures = run_chains(sim, sim_url, redis_url, mode == "by_pages_left")
+            say(f"event chains {mode}: {figures['seconds']}s, ratio {figures['ratio_to_limit']}, {figures['chains']}")
     return out
 
 
