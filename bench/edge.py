@@ -67,6 +67,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--hosts", type=int, default=5000, help="simulated edge hosts (default 5000)")
     p.add_argument("--projects", type=int, default=5)
+    p.add_argument(
+        "--clusters",
+        type=int,
+        help="clusters the hosts belong to (default: one per 250 hosts, at least 20): a host answers its "
+        "cluster's details, whose size grows with the cluster's hosts (137 KB of JSON at 250 hosts a cluster)",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--interval", type=int, default=120, help="PALETTE_EDGE_INTERVAL for the run (default 120 s)")
     p.add_argument("--tick", type=int, default=5, help="PALETTE_EDGE_TICK for the run (default 5 s)")
@@ -105,7 +111,8 @@ def start_sim(stack: ExitStack, args: argparse.Namespace, tmp: Path, control_key
     sim = processes.start_simulator(
         API_KEY,
         *("--quiet", "--rate-scale", "0", "--seed", str(args.seed)),
-        *("--projects", str(args.projects), "--clusters", "20", "--profiles", "4", "--audits", "10"),
+        *("--projects", str(args.projects), "--clusters", str(args.clusters or max(20, args.hosts // 250))),
+        *("--profiles", "4", "--audits", "10"),
         *("--edge-hosts", str(args.hosts), "--edge-port", str(edge_port), "--edge-ca-out", str(tmp / "edge-ca.pem")),
         log=tmp / "sim.log",
         env={**os.environ, "PALETTE_SIM_CONTROL_KEY": control_key, "PALETTE_SIM_EDGE_PASSWORD": EDGE_PASSWORD},
@@ -251,6 +258,7 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
     figures = {
         "setup": {
             "hosts": total,
+            "clusters": args.clusters or max(20, args.hosts // 250),
             "interval": args.interval,
             "tick": args.tick,
             "batch": args.batch,
