@@ -845,6 +845,8 @@ def main(argv: list[str] | None = None) -> dict:
     counts = row_counts()
     say(f"rows: {counts}")
     say("timing pages ...")
+    import config.wsgi  # noqa: F401 (as a web process starts: its modules frozen out of the collector's sight)
+
     load_before = os.getloadavg()
     pages, admin_pages, skipped = time_pages(args)
     load = [round(x, 1) for x in (*load_before, *os.getloadavg())]
