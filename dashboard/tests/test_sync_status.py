@@ -248,3 +248,32 @@ def test_it_lists_scopes_a_page_at_a_time_problems_first(member: Client, scopes:
     assert sorted(r for page in pages for r in page) == sorted(scopes)  # every scope, once
     assert pages[-1] == ["projects"]  # the only fine, idle scope comes last
     assert dict(first.context["summary"])["failed"] == 1  # the summary counts every scope, not the page
+
+
+def test_sql_judges_each_scope_as_the_banner_does(account: PaletteAccount, project: Project) -> None:
+    now = timezone.now()
+    stale = now - timedelta(seconds=3 * settings.PALETTE_SYNC_INTERVAL)
+    cases = {
+        "projects": {"last_status": "ok", "ok_started_at": now},
+        "clusters": {"last_status": "ok", "ok_started_at": stale},
+        "profiles": {"last_status": SyncRun.Status.FAILED, "ok_started_at": now, "last_error": "boom"},
+        "edgehosts": {"last_status": SyncRun.Status.PARTIAL, "ok_started_at": stale},
+        "edge_api": {"running_since": now},  # a first listing running: pending, not a problem
+        "audits": {},  # never complete, not running
+        "events": {"last_status": "ok", "ok_started_at": now, "running_since": now},
+    }
+    for resource, fields in cases.items():
+        SyncScope.objects.create(account=account, resource=resource, **fields)
+    stale_after = timedelta(seconds=2 * settings.PALETTE_SYNC_INTERVAL)
+    judged = {s.resource: s for s in sync.judged(SyncScope.objects.all(), now, stale_after)}
+    assert {r: s.health for r, s in judged.items()} == {
+        "projects": "ok",
+        "clusters": "stale",
+        "profiles": "failed",
+        "edgehosts": "partial",
+        "edge_api": "pending",
+        "audits": "stale",
+        "events": "ok",
+    }
+    for scope in judged.values():  # a problem in SQL exactly when the banner gives a reason
+        assert (scope.health in sync.PROBLEMS) == bool(sync.problem(scope, now, stale_after)), scope.resource

@@ -138,7 +138,9 @@ def sync_status(request: HttpRequest) -> HttpResponse:
 
 
 def judged(scopes: QuerySet, now: datetime, stale_after: timedelta) -> QuerySet:
-    """`scopes` annotated with `health` as `health()` judges it, in SQL, so pages and counts need no Python pass."""
+    """`scopes` annotated with `health` (ok, stale, partial, failed, or pending while a first listing
+    runs) in SQL, so that counts and pages need no pass over every scope; stale, partial and failed
+    are the scopes `freshness.problem` names a reason for."""
     return scopes.annotate(
         health=Case(
             When(last_status__in=[SyncRun.Status.FAILED, SyncRun.Status.PARTIAL], then=F("last_status")),
@@ -180,7 +182,7 @@ def sources(rows: Scope, now: datetime, stale_after: timedelta) -> list[Source]:
         .order_by()
     )
     order = {name: n for n, name in enumerate(SOURCES)}
-    found = [
+    return [
         Source(
             account=g["account__name"],
             name=SOURCES.get(g["resource"], labels.readable(g["resource"])),
@@ -195,7 +197,6 @@ def sources(rows: Scope, now: datetime, stale_after: timedelta) -> list[Source]:
             grouped, key=lambda g: (g["account__name"], g["account_id"], order.get(g["resource"], len(order)))
         )
     ]
-    return found
 
 
 def with_runs(rows: list[Row]) -> None:
