@@ -111,8 +111,8 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     problems_only = request.GET.get("problems") == "1"
     now = timezone.now()
     fresh = freshness(EVERY_SOURCE, now, rows_seen)
-    counted = sources(rows_seen, now, fresh.stale_after)
     scopes = judged(live_scopes(EVERY_SOURCE, rows_seen), now, fresh.stale_after)
+    counted = sources(scopes)
     if problems_only:
         scopes = scopes.filter(health__in=PROBLEMS)
     total = sum(s.problems if problems_only else s.scopes for s in counted)
@@ -165,13 +165,12 @@ def listed_first(scopes: QuerySet) -> QuerySet:
     )
 
 
-def sources(rows: Scope, now: datetime, stale_after: timedelta) -> list[Source]:
-    """Per account and resource: scopes, their states, running listings and the oldest complete
-    listing; one aggregate over SyncScope, whatever the number of scopes. In the sync's order."""
+def sources(scopes: QuerySet) -> list[Source]:
+    """Per account and resource of the `judged` scopes: scopes, their states, running listings and
+    the oldest complete listing; one aggregate, whatever the number of scopes. In the sync's order."""
     counts = {health: Count("id", filter=Q(health=health)) for health in HEALTHS}
     grouped = (
-        judged(live_scopes(EVERY_SOURCE, rows), now, stale_after)
-        .values("account_id", "account__name", "resource")
+        scopes.values("account_id", "account__name", "resource")
         .annotate(
             n=Count("id"),
             running=Count("running_since"),
