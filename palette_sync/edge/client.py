@@ -7,7 +7,7 @@ import httpx
 
 from dashboard.edge_states import EdgeApiState
 from palette_sync.edge.access import LOGIN, READS, RENEWAL, EdgeAccess, EdgeError, EdgeProbe, EdgeUnauthorized
-from palette_sync.edge.sessions import SESSIONS, Lru, Session, Tally, session_key
+from palette_sync.edge.sessions import SESSIONS, Lru, Session, SharedSessions, Tally, session_key
 from palette_sync.edge.trust import PINNED, normalise_fingerprint, tls_verify
 
 
@@ -24,10 +24,10 @@ def read_host(
     *,
     timeout: float = 5.0,
     transport: httpx.BaseTransport | None = None,
-    sessions: Lru | None = None,
+    sessions: Lru | SharedSessions | None = None,
     tally: Tally | None = None,
 ) -> EdgeProbe:
-    """Read what the dashboard shows of one host, in this process's session on it (or a new one)."""
+    """Read what the dashboard shows of one host, in the workers' session on it (or a new one)."""
     sessions = SESSIONS if sessions is None else sessions
     tally = tally or Tally()
     try:
@@ -56,18 +56,22 @@ def read_host(
         return EdgeProbe(EdgeApiState.UNREACHABLE, error=f"{address}: {exc.__class__.__name__} {exc}".strip())
 
 
-def read_in_session(http: httpx.Client, access: EdgeAccess, sessions: Lru, key: tuple, tally: Tally) -> dict:
-    """Read the facts with the kept session: renewed when about to expire, a new login when there is
-    none or the host refuses it (once: a second refusal is the answer)."""
+def read_in_session(
+    http: httpx.Client, access: EdgeAccess, sessions: "Lru | SharedSessions", key: bytes, tally: Tally
+) -> dict:
+    """Read the facts with the kept session (this process's, or one another process logged in):
+    renewed when about to expire, a new login when there is none or the host refuses it (once: a
+    second refusal is the answer). Only a new session is stored: a reused one is there already."""
     session = sessions.get(key)
     if session is not None and session.usable(time.time()):
         tally.add("reused")
     elif session is not None and session.refresh and (session := renew(http, session)) is not None:
         tally.add("renewals")
+        sessions.put(key, session)
     else:
         session = login(http, access)
         tally.add("logins")
-    sessions.put(key, session)
+        sessions.put(key, session)
     try:
         return read_facts(http, session.token)
     except EdgeUnauthorized:

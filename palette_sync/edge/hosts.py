@@ -125,7 +125,7 @@ def read_hosts(
 
 
 def configure(sessions: int, readings: int) -> None:
-    """Bound this process's session and pinned-certificate caches (PALETTE_EDGE_SESSIONS) and the
-    hosts it reads at once (PALETTE_EDGE_PROCESS_CONCURRENCY)."""
-    SESSIONS.size = PINNED.size = max(1, sessions)
+    """Bound this process's copies of the sessions and its pinned-certificate cache
+    (PALETTE_EDGE_SESSIONS) and the hosts it reads at once (PALETTE_EDGE_PROCESS_CONCURRENCY)."""
+    SESSIONS.local.size = PINNED.size = max(1, sessions)
     SLOTS.resize(readings)

@@ -4,7 +4,7 @@ and the cadence: each host once per interval at its own offset, batches routed p
 import json
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -26,6 +26,7 @@ from dashboard.models import (
 )
 from palette_sync import edge, sync
 from palette_sync.client import PaletteClient
+from palette_sync.edge import sessions
 from palette_sync.sync import edge_api
 
 pytestmark = pytest.mark.django_db
@@ -229,7 +230,8 @@ def test_a_worker_without_the_central_key_says_so(synced, edge_sim: EdgeSim, set
 def test_later_readings_reuse_the_sessions(synced, edge_sim: EdgeSim, monkeypatch) -> None:
     account, _ = synced
     credential(account, edge_sim, "*", PASSWORD)
-    monkeypatch.setattr(edge.SESSIONS, "items", OrderedDict())  # no session from earlier tests
+    monkeypatch.setattr(edge.SESSIONS, "local", edge.Lru(50_000))  # no session from earlier tests,
+    monkeypatch.setattr(sessions, "SHARED_PREFIX", f"test-edge-session:{time.monotonic_ns()}:")  # here or shared
     now = timezone.now()
     first = probe_and_write(edge_api.plan(account, now))
     second = probe_and_write(edge_api.plan(account, now + timedelta(seconds=1400)))  # all due again
