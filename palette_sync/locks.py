@@ -3,7 +3,7 @@
 A redis-py Lock: SET NX with a random token and a short timeout, released only by its holder's
 token. While the run lives, a keeper thread renews the timeout every third of it, so a long run
 keeps its lock and a SIGKILLed worker's lock lapses within one timeout. A second run does not
-wait: it is skipped and says so.
+wait, unless asked to (`wait` seconds at most): it is skipped and says so.
 """
 
 import logging
@@ -44,12 +44,14 @@ CURRENT: ContextVar[Held | None] = ContextVar("palette_sync_lock", default=None)
 
 
 @contextmanager
-def sync_lock(account_id: int, resource: str, project_id: int | None = None) -> Iterator[Held]:
-    """Yield a true Held while holding the lock of the scope, or a false one at once when another run holds it."""
+def sync_lock(account_id: int, resource: str, project_id: int | None = None, *, wait: float = 0.0) -> Iterator[Held]:
+    """Yield a true Held while holding the lock of the scope, or a false one when another run holds
+    it: at once, or after waiting up to `wait` seconds for it."""
     lock = redis_for(settings.REDIS_URL).lock(
         lock_name(account_id, resource, project_id),
         timeout=settings.PALETTE_SYNC_LOCK_TIMEOUT,
-        blocking=False,
+        blocking=wait > 0,
+        blocking_timeout=wait if wait > 0 else None,
         thread_local=False,  # the keeper thread renews it with the same token
     )
     if not lock.acquire():

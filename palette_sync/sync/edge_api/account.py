@@ -8,12 +8,13 @@ from django.db.models.fields.json import KeyTextTransform
 from dashboard.models import EdgeHost, PaletteAccount, SyncRun
 from palette_sync import edge
 from palette_sync.client import PaletteClient
-from palette_sync.sync import rollups
 from palette_sync.sync.edge_api.cadence import RESOURCE
 from palette_sync.sync.edge_api.credentials import credential_for, credentials_of, labels_of, sealed
 from palette_sync.sync.edge_api.probe import probe_batch, result_row
-from palette_sync.sync.edge_api.write import CHUNK, chunks, projects_of, write_results
+from palette_sync.sync.edge_api.write import CHUNK, chunks, mark_recount, recount, write_results
 from palette_sync.sync.runs import Recorder
+
+RECOUNT_WAIT = 60.0  # seconds to wait for a tick's recount of the account to end (a few, usually)
 
 
 def sync_edge_api(account: PaletteAccount, client: PaletteClient) -> SyncRun:
@@ -32,7 +33,7 @@ def sync_edge_api(account: PaletteAccount, client: PaletteClient) -> SyncRun:
             .order_by("id")
         )
         states: Counter = Counter()
-        projects: set = set()
+        sites: set = set()
         for chunk in chunks(hosts.iterator(chunk_size=CHUNK), CHUNK):
             recorder.checkpoint()
             rows, targets = [], []
@@ -49,10 +50,10 @@ def sync_edge_api(account: PaletteAccount, client: PaletteClient) -> SyncRun:
                 rows += probe_batch(payload | {"credentials": {c: sealed(by_id[c]) for c in used}})["results"]
             written = write_results(account.pk, recorder.run.pk, rows)
             states.update(written.states)
-            projects |= written.projects
+            sites |= written.sites
             recorder.count(items=len(chunk), transitions=written.transitions)
-        for project in projects_of(account, projects):
-            rollups.refresh_counts(account, project, "edgehosts")
+        mark_recount(account.pk, sites)  # recounted now, or by the next tick if one is recounting
+        recount(account, wait=RECOUNT_WAIT)
         if set(states) - {edge.EdgeApiState.REACHABLE}:
             recorder.error("edge hosts: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
         return recorder.finish(SyncRun.Status.OK)  # unreachable hosts are data, not a failed sync

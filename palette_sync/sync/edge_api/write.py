@@ -6,6 +6,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from dashboard.models import EdgeHost, PaletteAccount, Project, SyncRun, TimelineEntry
+from palette_sync.locks import sync_lock
 from palette_sync.sync import rollups
 from palette_sync.sync.edge_api.cadence import next_due
 from palette_sync.throttle import redis_for
@@ -27,6 +29,7 @@ TROUBLE = set(EdgeHost.API_PROBLEMS)
 FIELDS = ["edge_api_state", "edge_api_since", "edge_api_checked_at", "edge_api_error", "edge_api_due_at"]
 LOCK_TRIES = 5  # passes over rows the listing held, before writing them one row per transaction
 RECOUNT_KEY = "palette:edge-recount:{account}"
+RECOUNT_LOCK = "edge-recount"  # the lock's resource name (palette_sync.locks.lock_name)
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -167,11 +170,31 @@ def mark_recount(account_id: int, sites: set) -> None:
         redis_for(settings.REDIS_URL).sadd(key, *(json.dumps([p, s]) for p, s in sites))
 
 
-def recount(account: PaletteAccount) -> int:
+def recount(account: PaletteAccount, *, wait: float = 0.0) -> int:
     """Recount the projects whose hosts changed state since the last tick (FleetCount) and, of their
     sites, only those that changed (SiteSummary): once per tick, whatever the number of batches
     written. A project has hundreds of sites at fleet scale, and rewriting all of them at every
-    tick was a seventh of the edge path's CPU. Returns the number of projects recounted."""
+    tick was a seventh of the edge path's CPU. Returns the number of projects recounted.
+
+    One recount of an account at a time, on every worker (`recount_lock`): a tick slower than the
+    tick interval, or an account read whole, must not recount beside it. Two at once doubled the
+    counts of hosts outside any project (no project row to take turns on) and refused sites as
+    duplicates. A recount that finds another running returns 0 after `wait` seconds at most, its
+    marks left for the next one."""
+    with recount_lock(account.pk, wait) as held:
+        if not held:
+            log.info("edge recount of account %s skipped: another is running; its changes wait", account.pk)
+            return 0
+        return recount_marked(account)
+
+
+def recount_lock(account_id: int, wait: float = 0.0) -> AbstractContextManager:
+    """The account's edge recount lock (palette_sync.locks), shared by every recount of its edge
+    hosts' counts: the tick's and an account read whole."""
+    return sync_lock(account_id, RECOUNT_LOCK, wait=wait)
+
+
+def recount_marked(account: PaletteAccount) -> int:
     client = redis_for(settings.REDIS_URL)
     marked = client.spop(RECOUNT_KEY.format(account=account.pk), 10_000) or []
     sites: dict[int | None, set[str] | None] = {}
