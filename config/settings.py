@@ -373,7 +373,7 @@ PALETTE_THROTTLE_PREFIX = os.getenv("PALETTE_THROTTLE_PREFIX", "palette:rate")  
 PALETTE_EGRESS = os.getenv("PALETTE_EGRESS", "default")  # workers behind one source IP share one budget
 PALETTE_RATE_CUSHION = envfloat("PALETTE_RATE_CUSHION", 3)  # tokens of each bucket never spent: absorb jitter
 PALETTE_RATE_CUT = envfloat("PALETTE_RATE_CUT", 0.7)  # after a 429 the rate is multiplied by this, for all
-PALETTE_RATE_RECOVERY = envfloat("PALETTE_RATE_RECOVERY", 30)  # seconds from one cut back to the full rate
+PALETTE_RATE_RECOVERY = envfloat("PALETTE_RATE_RECOVERY", 60)  # seconds from one cut back to the full rate
 PALETTE_RATE_PENALTY = envfloat("PALETTE_RATE_PENALTY", 2.0)  # pause after a 429 without Retry-After
 PALETTE_THROTTLE_MAX_WAIT = envfloat("PALETTE_THROTTLE_MAX_WAIT", 300)  # longer wait for a slot: error
 

@@ -194,7 +194,7 @@ class Throttle:
         egress: str = "default",
         cushion: float = 3.0,
         cut: float = 0.7,
-        recovery: float = 30.0,
+        recovery: float = 60.0,
         max_wait: float = 300.0,
         penalty: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -508,7 +508,7 @@ def throttle_for(account_key: str) -> Throttle:
         "egress": getattr(settings, "PALETTE_EGRESS", "default"),
         "cushion": getattr(settings, "PALETTE_RATE_CUSHION", 3.0),
         "cut": getattr(settings, "PALETTE_RATE_CUT", 0.7),
-        "recovery": getattr(settings, "PALETTE_RATE_RECOVERY", 30.0),
+        "recovery": getattr(settings, "PALETTE_RATE_RECOVERY", 60.0),
         "max_wait": getattr(settings, "PALETTE_THROTTLE_MAX_WAIT", 300.0),
         "penalty": getattr(settings, "PALETTE_RATE_PENALTY", 2.0),
     }
