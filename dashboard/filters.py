@@ -5,11 +5,13 @@ cannot take (an unknown choice, a malformed time, a NUL byte) is an error on tha
 list view drops it, says so, and applies the rest.
 """
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Hashable, Iterator
 from datetime import timedelta
 
 import django_filters as filters
 from django import forms
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -43,14 +45,44 @@ def visible_projects(request: object) -> QuerySet:
     return scope_of(request.user).visible_projects(projects) if request is not None else projects
 
 
+CHOICES_KEPT = 1000  # choice lists a process keeps; beyond that it starts afresh
+_choices: dict[Hashable, tuple[float, list]] = {}
+
+
+def kept(key: Hashable, read: Callable[[], list]) -> list:
+    """`read()`, read again at most every PALETTE_BANNER_SECONDS per process (0: on every call).
+
+    The filter forms offer what the sync writes (accounts, projects, the values FleetCount counts),
+    which changes once a run ends, as the freshness banner does: reading them once in a few seconds
+    takes their queries off most list pages, and a new project or value is offered those seconds late.
+    """
+    ttl = settings.PALETTE_BANNER_SECONDS
+    if ttl <= 0:
+        return read()
+    now = time.monotonic()
+    found = _choices.get(key)
+    if found is not None and found[0] > now:
+        return found[1]
+    value = read()
+    if len(_choices) >= CHOICES_KEPT:
+        _choices.clear()
+    _choices[key] = (now + ttl, value)
+    return value
+
+
 class NameChoices(forms.models.ModelChoiceIterator):
     """A model choice field's choices as (pk, name) tuples read by `values_list`, not model instances:
-    the project filter of every list page offers every project (hundreds of objects a request)."""
+    the project filter of every list page offers every project (hundreds of objects a request).
+    Kept a few seconds per viewer scope (`kept`) when the field says under which key."""
 
     def __iter__(self) -> Iterator[tuple[object, str]]:
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        yield from self.queryset.values_list("pk", "name")
+        key = getattr(self.field, "kept_as", None)
+        if key is None:
+            yield from self.queryset.values_list("pk", "name")
+        else:
+            yield from kept(key, lambda: list(self.queryset.values_list("pk", "name")))
 
 
 class NamedMultipleChoiceField(filters.fields.ModelMultipleChoiceField):
@@ -60,7 +92,18 @@ class NamedMultipleChoiceField(filters.fields.ModelMultipleChoiceField):
 
 
 class NamedMultipleChoiceFilter(filters.ModelMultipleChoiceFilter):
+    """Accounts or projects by name; the offered choices depend only on the queryset function
+    (`visible_accounts`, `visible_projects`) and the viewer's scope, the key they are kept under."""
+
     field_class = NamedMultipleChoiceField
+
+    @property
+    def field(self) -> forms.Field:
+        field = super().field
+        request = self.get_request()
+        if request is not None and callable(self.queryset):
+            field.kept_as = ("names", self.queryset, scope_of(request.user))
+        return field
 
 
 class Text(filters.CharFilter):
@@ -79,7 +122,8 @@ def age(code: str) -> timedelta:
 def counted_choices(request: object, resource: str, dimension: str) -> list[tuple[str, str]]:
     """The values a field has in the fleet (from the precomputed counts), readable, unknown last.
 
-    One query per resource and request, whatever the number of filters and how often the form asks.
+    At most one query per resource and request, whatever the number of filters and how often the
+    form asks; none while the values read in the last PALETTE_BANNER_SECONDS are kept (`kept`).
     """
     cache = getattr(request, "_fleet_values", None)
     if cache is None:
@@ -87,13 +131,18 @@ def counted_choices(request: object, resource: str, dimension: str) -> list[tupl
         if request is not None:
             request._fleet_values = cache
     if resource not in cache:
-        pairs = FleetCount.objects.filter(resource=resource).values_list("dimension", "value").distinct()
-        cache[resource] = {}
-        for name, value in pairs:
-            cache[resource].setdefault(name, set()).add(value)
+        cache[resource] = kept(("values", resource), lambda: counted_values(resource))
     values = cache[resource].get(dimension, set())
     choices = [(v, labels.readable(v)) for v in sorted(values - {""}, key=str.lower)]
     return [*choices, (UNKNOWN, "unknown")]
+
+
+def counted_values(resource: str) -> dict[str, set[str]]:
+    """dimension -> the values FleetCount counts for `resource` (one query)."""
+    values: dict[str, set[str]] = {}
+    for name, value in FleetCount.objects.filter(resource=resource).values_list("dimension", "value").distinct():
+        values.setdefault(name, set()).add(value)
+    return values
 
 
 class ValueFilter(filters.MultipleChoiceFilter):

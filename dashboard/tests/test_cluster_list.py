@@ -90,6 +90,34 @@ def test_its_query_count_does_not_grow_with_rows(member: Client, fleet: PaletteA
     assert len(few) == len(many)
 
 
+def test_its_filter_choices_are_read_once_in_the_banner_seconds(
+    member: Client, fleet: PaletteAccount, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Accounts, projects and counted values are offered as read in the last PALETTE_BANNER_SECONDS
+    (per process and viewer scope): a request within them reads none of them, a later one anew."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dashboard import filters
+
+    settings.PALETTE_BANNER_SECONDS = 5
+    now = [1000.0]
+    monkeypatch.setattr(filters.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(filters, "_choices", {})
+    member.get(URL)  # the session's first push of its idle end
+    filters._choices.clear()
+    with CaptureQueriesContext(connection) as first:
+        member.get(URL)
+    ProjectFactory(account=fleet, uid="p2", name="new-project")
+    now[0] += 4.9
+    with CaptureQueriesContext(connection) as kept:
+        body = member.get(URL).content.decode()
+    assert "new-project" not in body and "retail-edge" in body and "Unhealthy</label>" in body
+    assert len(first) - len(kept) == 3  # the accounts, the projects and the counted values
+    now[0] += 0.2
+    assert "new-project" in member.get(URL).content.decode()
+
+
 def test_it_renders_only_the_table_for_htmx(member: Client, fleet: PaletteAccount) -> None:
     response = member.get(URL, {"q": "store-01"}, headers={"HX-Request": "true"})
     body = response.content.decode()
