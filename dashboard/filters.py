@@ -45,28 +45,29 @@ def visible_projects(request: object) -> QuerySet:
     return scope_of(request.user).visible_projects(projects) if request is not None else projects
 
 
-CHOICES_KEPT = 1000  # choice lists a process keeps; beyond that it starts afresh
-_choices: dict[Hashable, tuple[float, list]] = {}
+KEPT = 1000  # choice lists and totals a process keeps; beyond that it starts afresh
+_kept: dict[Hashable, tuple[float, object]] = {}
 
 
-def kept(key: Hashable, read: Callable[[], list]) -> list:
+def kept[T](key: Hashable, read: Callable[[], T]) -> T:
     """`read()`, read again at most every PALETTE_BANNER_SECONDS per process (0: on every call).
 
     The filter forms offer what the sync writes (accounts, projects, the values FleetCount counts),
-    which changes once a run ends, as the freshness banner does: reading them once in a few seconds
-    takes their queries off most list pages, and a new project or value is offered those seconds late.
+    and an unfiltered list shows the total it counted: that changes once a run ends, as the freshness
+    banner does. Reading them once in a few seconds takes their queries off most list pages; a new
+    project, value or total shows those seconds late.
     """
     ttl = settings.PALETTE_BANNER_SECONDS
     if ttl <= 0:
         return read()
     now = time.monotonic()
-    found = _choices.get(key)
+    found = _kept.get(key)
     if found is not None and found[0] > now:
         return found[1]
     value = read()
-    if len(_choices) >= CHOICES_KEPT:
-        _choices.clear()
-    _choices[key] = (now + ttl, value)
+    if len(_kept) >= KEPT:
+        _kept.clear()
+    _kept[key] = (now + ttl, value)
     return value
 
 

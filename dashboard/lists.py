@@ -26,6 +26,7 @@ from django_tables2 import SingleTableMixin, Table
 from django_tables2.rows import BoundRows
 
 from dashboard.access import scope_of
+from dashboard.filters import kept
 from dashboard.freshness import banner
 from dashboard.models import FleetCount, SavedView
 
@@ -74,6 +75,11 @@ class FleetPaginator(Paginator):
         rows = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
         records = [rows[pk] for pk in ids if pk in rows]
         return self._get_page(BoundRows(records, table=self.rows.table), number, self)
+
+
+def total(counts: QuerySet) -> int | None:
+    """The sum of FleetCount rows (None when there are none)."""
+    return counts.aggregate(total=Sum("count"))["total"]
 
 
 class Counted(Paginator):
@@ -188,14 +194,15 @@ class FleetList(SingleTableMixin, TemplateView):
         return any(narrows(value) for value in data.values())
 
     def unfiltered_total(self) -> int | None:
-        """The exact number of live rows, when the sync keeps it (FleetCount); None to count them."""
+        """The exact number of live rows, when the sync keeps it (FleetCount); None to count them.
+        Read as the filters' choices are (`kept`): at most every PALETTE_BANNER_SECONDS per scope."""
         if not self.counted_resource:
             return None
+        scope = scope_of(self.request.user)
         counts = FleetCount.objects.filter(
             resource=self.counted_resource, dimension="health", project__removed_at__isnull=True
         )
-        counts = scope_of(self.request.user).filter(counts)
-        return counts.aggregate(total=Sum("count"))["total"]
+        return kept(("total", self.counted_resource, scope), lambda: total(scope.filter(counts)))
 
     def get_template_names(self) -> list[str]:
         htmx = self.request.htmx

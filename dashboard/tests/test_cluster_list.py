@@ -90,11 +90,12 @@ def test_its_query_count_does_not_grow_with_rows(member: Client, fleet: PaletteA
     assert len(few) == len(many)
 
 
-def test_its_filter_choices_are_read_once_in_the_banner_seconds(
+def test_its_choices_and_total_are_read_once_in_the_banner_seconds(
     member: Client, fleet: PaletteAccount, settings: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Accounts, projects and counted values are offered as read in the last PALETTE_BANNER_SECONDS
-    (per process and viewer scope): a request within them reads none of them, a later one anew."""
+    """Accounts, projects, counted values and the unfiltered total are as read in the last
+    PALETTE_BANNER_SECONDS (per process and viewer scope): a request within them reads none of
+    them, a later one anew."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -103,19 +104,23 @@ def test_its_filter_choices_are_read_once_in_the_banner_seconds(
     settings.PALETTE_BANNER_SECONDS = 5
     now = [1000.0]
     monkeypatch.setattr(filters.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(filters, "_choices", {})
+    monkeypatch.setattr(filters, "_kept", {})
     member.get(URL)  # the session's first push of its idle end
-    filters._choices.clear()
+    filters._kept.clear()
     with CaptureQueriesContext(connection) as first:
         member.get(URL)
-    ProjectFactory(account=fleet, uid="p2", name="new-project")
+    project = ProjectFactory(account=fleet, uid="p2", name="new-project")
+    Cluster.objects.bulk_create([ClusterFactory.build(project=project, uid="c999", name="store-999")])
+    refresh_counts(fleet, project, "clusters")
     now[0] += 4.9
     with CaptureQueriesContext(connection) as kept:
         body = member.get(URL).content.decode()
     assert "new-project" not in body and "retail-edge" in body and "Unhealthy</label>" in body
-    assert len(first) - len(kept) == 3  # the accounts, the projects and the counted values
+    assert "60 clusters" in body
+    assert len(first) - len(kept) == 4  # the accounts, the projects, the counted values and the total
     now[0] += 0.2
-    assert "new-project" in member.get(URL).content.decode()
+    body = member.get(URL).content.decode()
+    assert "new-project" in body and "61 clusters" in body
 
 
 def test_it_renders_only_the_table_for_htmx(member: Client, fleet: PaletteAccount) -> None:
