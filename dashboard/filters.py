@@ -5,18 +5,17 @@ cannot take (an unknown choice, a malformed time, a NUL byte) is an error on tha
 list view drops it, says so, and applies the rest.
 """
 
-import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 import django_filters as filters
 from django import forms
-from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from dashboard import labels, widgets
 from dashboard.access import scope_of
+from dashboard.freshness import kept
 from dashboard.models import Cluster, ClusterProfile, EdgeHost, FleetCount, PaletteAccount, ProfileUse, Project
 
 UNKNOWN = "unknown"  # the choice that matches an empty stored value
@@ -43,32 +42,6 @@ def visible_projects(request: object) -> QuerySet:
     """The project choices: live projects within the user's scope."""
     projects = Project.objects.filter(removed_at__isnull=True).only("id", "name")
     return scope_of(request.user).visible_projects(projects) if request is not None else projects
-
-
-KEPT = 1000  # choice lists and totals a process keeps; beyond that it starts afresh
-_kept: dict[Hashable, tuple[float, object]] = {}
-
-
-def kept[T](key: Hashable, read: Callable[[], T]) -> T:
-    """`read()`, read again at most every PALETTE_BANNER_SECONDS per process (0: on every call).
-
-    The filter forms offer what the sync writes (accounts, projects, the values FleetCount counts),
-    and an unfiltered list shows the total it counted: that changes once a run ends, as the freshness
-    banner does. Reading them once in a few seconds takes their queries off most list pages; a new
-    project, value or total shows those seconds late.
-    """
-    ttl = settings.PALETTE_BANNER_SECONDS
-    if ttl <= 0:
-        return read()
-    now = time.monotonic()
-    found = _kept.get(key)
-    if found is not None and found[0] > now:
-        return found[1]
-    value = read()
-    if len(_kept) >= KEPT:
-        _kept.clear()
-    _kept[key] = (now + ttl, value)
-    return value
 
 
 class NameChoices(forms.models.ModelChoiceIterator):

@@ -6,6 +6,7 @@ answers both, whatever the size of the fleet.
 """
 
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -111,14 +112,40 @@ def banner(resources: tuple[str, ...], rows: Scope = ALL_ROWS) -> Freshness:
     if ttl <= 0:
         return freshness(resources, rows=rows)
     key, now = (resources, rows), time.monotonic()
-    kept = _banners.get(key)
-    if kept is not None and kept[0] > now:
-        return kept[1]
+    held = _banners.get(key)
+    if held is not None and held[0] > now:
+        return held[1]
     found = freshness(resources, rows=rows)
     if len(_banners) >= BANNERS_KEPT:
         _banners.clear()
     _banners[key] = (now + ttl, found)
     return found
+
+
+KEPT = 1000  # values `kept` holds per process; beyond that it starts afresh
+_kept: dict[Hashable, tuple[float, object]] = {}
+
+
+def kept[T](key: Hashable, read: Callable[[], T]) -> T:
+    """`read()`, read again at most every PALETTE_BANNER_SECONDS per process (0: on every call).
+
+    For what the sync writes and changes once a run ends, as the banner: the accounts, projects and
+    counted values the lists' filters offer, an unfiltered list's total, the overview's counts.
+    Reading them once in a few seconds takes their queries off most page views; a new project,
+    value or count shows those seconds late.
+    """
+    ttl = settings.PALETTE_BANNER_SECONDS
+    if ttl <= 0:
+        return read()
+    now = time.monotonic()
+    found = _kept.get(key)
+    if found is not None and found[0] > now:
+        return found[1]
+    value = read()
+    if len(_kept) >= KEPT:
+        _kept.clear()
+    _kept[key] = (now + ttl, value)
+    return value
 
 
 def problem(scope: SyncScope, now: datetime, stale_after: timedelta) -> str:

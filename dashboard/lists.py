@@ -26,8 +26,7 @@ from django_tables2 import SingleTableMixin, Table
 from django_tables2.rows import BoundRows
 
 from dashboard.access import scope_of
-from dashboard.filters import kept
-from dashboard.freshness import banner
+from dashboard.freshness import banner, kept
 from dashboard.models import FleetCount, SavedView
 
 PER_PAGE = 50

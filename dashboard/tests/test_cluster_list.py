@@ -99,14 +99,14 @@ def test_its_choices_and_total_are_read_once_in_the_banner_seconds(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from dashboard import filters
+    from dashboard import freshness
 
     settings.PALETTE_BANNER_SECONDS = 5
     now = [1000.0]
-    monkeypatch.setattr(filters.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(filters, "_kept", {})
+    monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(freshness, "_kept", {})
     member.get(URL)  # the session's first push of its idle end
-    filters._kept.clear()
+    freshness._kept.clear()
     with CaptureQueriesContext(connection) as first:
         member.get(URL)
     project = ProjectFactory(account=fleet, uid="p2", name="new-project")

@@ -52,6 +52,36 @@ def test_its_numbers_are_the_synced_fleets(member: Client, synced_fleet) -> None
     assert f'<span class="n">{behind.count()}</span>' in body
 
 
+def test_its_counts_are_read_once_in_the_banner_seconds(
+    member: Client, synced_fleet, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counts (two aggregates over FleetCount) are as read in the last PALETTE_BANNER_SECONDS per
+    process and viewer scope, as the banner is; the problem lists are read on every request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dashboard import freshness
+
+    settings.PALETTE_BANNER_SECONDS = 5
+    now = [1000.0]
+    monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(freshness, "_kept", {})
+    member.get(URL)  # the session's first push of its idle end, the banner, the counts
+    freshness._kept.clear()
+    with CaptureQueriesContext(connection) as first:
+        member.get(URL)
+    FleetCount.objects.filter(resource="clusters", dimension="health").update(count=0)
+    now[0] += 4.9
+    with CaptureQueriesContext(connection) as kept:
+        body = member.get(URL).content.decode()
+    assert len(first) - len(kept) == 2
+    live = Cluster.objects.filter(removed_at__isnull=True).count()
+    assert f'<span class="n">{live}</span><span class="what">clusters' in body
+    now[0] += 0.2
+    body = member.get(URL).content.decode()
+    assert '<span class="n">0</span><span class="what">clusters' in body
+
+
 def test_its_tiles_link_to_the_filtered_list_with_the_same_count(member: Client, synced_fleet) -> None:
     body = member.get(URL).content.decode()
     clouds = body.split("Clusters by cloud", 1)[1].split("</section>", 1)[0]

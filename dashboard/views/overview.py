@@ -119,7 +119,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         .select_related("project")
         .defer("raw", "edge_facts", "project__raw")
     )
-    counts = fleet_counts(rows)
+    counts = freshness.kept(("overview", rows), lambda: fleet_counts(rows))  # as the banner: seconds old at most
     cluster_health = counts.by_value.get(("clusters", "health"), {})
     host_health = counts.by_value.get(("edgehosts", "health"), {})
     api_states = counts.by_value.get(("edgehosts", "edge_api_state"), {})
