@@ -229,7 +229,8 @@ def start_workers(stack: ExitStack, args: argparse.Namespace, tmp: Path, env: di
 
 class SimControl:
     def __init__(self, url: str, key: str) -> None:
-        self.http = httpx.Client(base_url=url, headers={CONTROL: key}, timeout=30)
+        # A churn over 60,000 objects (bench/scale.py) can take the simulator longer than 30 s on a busy machine.
+        self.http = httpx.Client(base_url=url, headers={CONTROL: key}, timeout=180)
 
     def call(self, method: str, path: str, body: dict | None = None) -> dict:
         response = self.http.request(method, f"/__sim/{path}", json=body)
