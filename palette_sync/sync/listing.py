@@ -14,6 +14,7 @@ from django.db import transaction
 from dashboard.models import Project, SyncRun, TimelineEntry
 from palette_sync import mappers
 from palette_sync.errors import PaletteError, PaletteNotFound
+from palette_sync.sync import bulk
 from palette_sync.sync.fetch import read_ahead
 from palette_sync.sync.runs import Recorder
 
@@ -123,13 +124,13 @@ def write_batch(recorder: Recorder, source: Source, batch: list[dict], enrich: E
             continue
         entries.extend(compare(recorder, source, values, old))
         rows.append(
-            model(
-                account=recorder.account,
-                first_seen_at=recorder.now,
-                last_seen_at=recorder.now,
-                removed_at=None,
+            {
+                "account_id": recorder.account.pk,
+                "first_seen_at": recorder.now,
+                "last_seen_at": recorder.now,
+                "removed_at": None,
                 **values,
-            )
+            }
         )
     with transaction.atomic():
         if seen:
@@ -139,7 +140,7 @@ def write_batch(recorder: Recorder, source: Source, batch: list[dict], enrich: E
         upsert(model, rows, keep=source.keep)
         TimelineEntry.objects.bulk_create(entries, batch_size=BATCH, ignore_conflicts=True)
     if source.after_write is not None and rows:
-        source.after_write(recorder, [row.uid for row in rows])
+        source.after_write(recorder, [row["uid"] for row in rows])
     recorder.count(added=sum(1 for v in batch if is_new(stored.get(v["uid"]))), transitions=len(entries))
 
 
@@ -221,13 +222,11 @@ def has_project(model: type) -> bool:
     return any(f.name == "project" for f in model._meta.concrete_fields)
 
 
-def upsert(model: type, rows: list, *, keep: tuple[str, ...] = ()) -> None:
+def upsert(model: type, rows: list[dict], *, keep: tuple[str, ...] = ()) -> None:
     """Bulk insert-or-update keyed by (account, uid); first_seen_at is kept from the first insert."""
     fixed = {"id", "account", "uid", "first_seen_at", *keep}
     fields = [f.name for f in model._meta.concrete_fields if f.name not in fixed]
-    model.objects.bulk_create(
-        rows, batch_size=BATCH, update_conflicts=True, unique_fields=["account", "uid"], update_fields=fields
-    )
+    bulk.insert(model, rows, update=fields, unique=("account", "uid"))
 
 
 def remove_missing(recorder: Recorder, source: Source) -> bool:

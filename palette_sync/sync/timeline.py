@@ -22,6 +22,7 @@ from dashboard.models import PaletteAccount, Project, SyncRun, SyncScope, Timeli
 from palette_sync import mappers
 from palette_sync.client import PaletteClient
 from palette_sync.errors import PaletteError
+from palette_sync.sync import bulk
 from palette_sync.sync.fetch import read_ahead, windowed
 from palette_sync.sync.listing import BATCH, project_ids
 from palette_sync.sync.runs import Recorder
@@ -124,12 +125,12 @@ def store(
     """Map and insert one piece, BATCH entries per short transaction: events as they are read, an
     audit slice (already complete in memory, see fetch.windowed) only once all of it has arrived."""
     streaming = kind == TimelineEntry.Kind.EVENT
-    entries: dict[str, TimelineEntry] = {}
+    entries: dict[str, dict] = {}
     for item in piece:
         recorder.count(items=1)
         entry = to_entry(recorder, kind, item, mapper, project_for)
         if entry is not None:
-            entries[entry.source_id] = entry
+            entries[entry["source_id"]] = entry
         if streaming and len(entries) >= BATCH:
             insert(recorder, kind, list(entries.values()))
             entries = {}
@@ -138,7 +139,8 @@ def store(
 
 def to_entry(
     recorder: Recorder, kind: str, item: dict, mapper: Callable[[dict], dict], project_for: Callable[[dict], int | None]
-) -> TimelineEntry | None:
+) -> dict | None:
+    """The TimelineEntry fields of one item (by attname, as bulk.insert takes them), or None when unusable."""
     try:
         values = mapper(item)
     except Exception as exc:  # one odd item must not stop the sync: note it and go on
@@ -149,19 +151,19 @@ def to_entry(
         return None
     project_id = project_for(values)
     values.pop("project_uid", None)
-    return TimelineEntry(account=recorder.account, kind=kind, project_id=project_id, **values)
+    return {"account_id": recorder.account.pk, "kind": kind, "project_id": project_id, **values}
 
 
-def insert(recorder: Recorder, kind: str, entries: list[TimelineEntry]) -> None:
+def insert(recorder: Recorder, kind: str, entries: list[dict]) -> None:
     """Insert in batches; entries already stored (the overlap) are counted out, then ignored."""
     recorder.checkpoint()
     for i in range(0, len(entries), BATCH):
         batch = entries[i : i + BATCH]
         known = set(
             TimelineEntry.objects.filter(
-                account=recorder.account, kind=kind, source_id__in=[e.source_id for e in batch]
+                account=recorder.account, kind=kind, source_id__in=[e["source_id"] for e in batch]
             ).values_list("source_id", flat=True)
         )
         with transaction.atomic():
-            TimelineEntry.objects.bulk_create(batch, ignore_conflicts=True)
-        recorder.count(added=sum(1 for e in batch if e.source_id not in known))
+            bulk.insert(TimelineEntry, batch)
+        recorder.count(added=sum(1 for e in batch if e["source_id"] not in known))
