@@ -8,7 +8,7 @@ current view. A parameter the list cannot use is dropped with a message, never a
 
 import csv
 import functools
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet, Sum
@@ -38,22 +38,35 @@ class FleetPaginator(Paginator):
 
     The count stops at COUNT_CAP matches ("10,000+"), unless the caller knows the exact total
     (an unfiltered list: the sync's counts) or the first page is not full (then it is the total).
+    Given `kept_as`, the count is read as the filters' choices are (`kept`, under that key).
     A page is read by ids first, from the index alone, then those rows in full, so a deep page
     (OFFSET 25,000) does not fetch 25,000 wide rows.
     """
 
     COUNT_CAP = 10_000
 
-    def __init__(self, rows: BoundRows, per_page: int, *args: object, total: int | None = None, **kwargs: object):
+    def __init__(
+        self,
+        rows: BoundRows,
+        per_page: int,
+        *args: object,
+        total: int | None = None,
+        kept_as: Hashable | None = None,
+        **kwargs: object,
+    ):
         super().__init__(rows, per_page, *args, **kwargs)
-        self.rows, self.total, self.capped = rows, total, False
+        self.rows, self.total, self.kept_as, self.capped = rows, total, kept_as, False
 
     @cached_property
     def count(self) -> int:
         if self.total is not None:
             return self.total
         queryset = self.rows.data.data
-        found = queryset.order_by()[: self.COUNT_CAP + 1].count()
+
+        def matches() -> int:
+            return queryset.order_by()[: self.COUNT_CAP + 1].count()
+
+        found = matches() if self.kept_as is None else kept(self.kept_as, matches)
         self.capped = found > self.COUNT_CAP
         return min(found, self.COUNT_CAP)
 
@@ -181,10 +194,13 @@ class FleetList(SingleTableMixin, TemplateView):
         return super().get_table(**kwargs)
 
     def get_table_pagination(self, table: Table) -> dict:
-        total = self.unfiltered_total() if not self.filtered() else None
+        filtered = self.filtered()
+        total = self.unfiltered_total() if not filtered else None
+        # Unfiltered, and no total kept by the sync (the profile list): its count is kept as that total is.
+        kept_as = ("count", type(self).__name__, scope_of(self.request.user)) if not filtered else None
         return {
             "per_page": int(self.params.get("per_page", PER_PAGE)),
-            "paginator_class": functools.partial(FleetPaginator, total=total),
+            "paginator_class": functools.partial(FleetPaginator, total=total, kept_as=kept_as),
         }
 
     def filtered(self) -> bool:

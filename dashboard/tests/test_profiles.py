@@ -253,6 +253,32 @@ def test_it_pages_by_profile_not_by_version(member: Client, account: PaletteAcco
     assert all(len(p.versions) == 3 for p in shown_profiles(second).values())
 
 
+def test_its_unfiltered_count_is_read_once_in_the_banner_seconds(
+    member: Client, account: PaletteAccount, project: Project, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No count of profiles is kept by the sync: the unfiltered list's own count is kept for
+    PALETTE_BANNER_SECONDS per process and viewer scope, as the other lists' totals are."""
+    from dashboard import freshness
+
+    add_profiles(account, project, 60, uses=(0, 0, 1))
+    settings.PALETTE_BANNER_SECONDS = 5
+    now = [1000.0]
+    monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(freshness, "_kept", {})
+    member.get(LIST, headers={"HX-Request": "true"})  # the session's first push of its idle end
+    freshness._kept.clear()
+    with CaptureQueriesContext(connection) as first:
+        member.get(LIST, headers={"HX-Request": "true"})
+    add_profiles(account, project, 1, start=60, uses=(0, 0, 1))
+    now[0] += 4.9
+    with CaptureQueriesContext(connection) as kept:
+        body = member.get(LIST, headers={"HX-Request": "true"}).content.decode()
+    assert "60 profiles" in body and len(first) - len(kept) == 1
+    assert "61 profiles" in member.get(LIST, {"q": "infra"}).content.decode()  # filtered: counted each time
+    now[0] += 0.2
+    assert "61 profiles" in member.get(LIST, headers={"HX-Request": "true"}).content.decode()
+
+
 def test_it_keeps_profiles_of_different_owners_apart(member: Client, account: PaletteAccount, project: Project) -> None:
     add_profiles(account, project, 1)
     add_profiles(account, None, 1, start=500)
