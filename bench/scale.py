@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import sync as base  # noqa: E402 (after the path: the bench runs as a script)
+from config.celery import WORKER_ARENAS  # noqa: E402
 from devtools import processes  # noqa: E402
 
 PHASES = ("full", "incremental", "edge")
@@ -88,8 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--malloc-arena-max",
         type=int,
-        help="MALLOC_ARENA_MAX for the workers (default: glibc's, 8 a core): what glibc keeps of freed memory "
-        "grows with the arenas that threads spread over",
+        help="MALLOC_ARENA_MAX for the workers (default: the 2 a worker sets itself, config/celery.py): what glibc "
+        "keeps of freed memory grows with the arenas that threads spread over",
     )
     p.add_argument("--keep", action="store_true", help="keep the bench accounts' rows in the database")
     p.add_argument("--log-dir", type=Path, help="copy the simulator's and workers' logs here at the end")
@@ -472,7 +473,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "cushion": settings.PALETTE_RATE_CUSHION,
                 "latency_ms": args.latency_ms,
                 "backfill_days": args.backfill_days,
-                "malloc_arena_max": args.malloc_arena_max or os.getenv("MALLOC_ARENA_MAX"),
+                "malloc_arena_max": args.malloc_arena_max or os.getenv("MALLOC_ARENA_MAX") or WORKER_ARENAS,
                 "edge": {
                     "interval": args.edge_interval,
                     "tick": args.edge_tick,
