@@ -28,11 +28,13 @@ UID_LENGTH = 64  # Palette's uids are 24 hex digits; a longer one is refused, ne
 
 def text(value: object) -> str:
     """A string field, whole; numbers are written out, anything else is ""."""
+    if isinstance(value, str):  # nearly always: the other cases are rare
+        return value
     if isinstance(value, bool):
         return ""
     if isinstance(value, int | float):
         return str(value)
-    return value if isinstance(value, str) else ""
+    return ""
 
 
 def key(value: object) -> str:

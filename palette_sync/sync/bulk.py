@@ -18,22 +18,29 @@ from django.utils import timezone
 BATCH = 500
 
 
-def insert(model: type, rows: list[dict], *, update: list[str] | None = None, unique: tuple[str, ...] = ()) -> None:
-    """Insert `rows` (field attnames -> values; the fields left out take their defaults).
-
-    A row that conflicts with a stored one is skipped, or with `update`, its `update` fields are
-    overwritten (the conflict keyed on `unique`): `bulk_create`'s ignore_conflicts and update_conflicts.
+def insert(
+    model: type,
+    rows: list[dict],
+    *,
+    ignore_conflicts: bool = False,
+    update: list[str] | None = None,
+    unique: tuple[str, ...] = (),
+) -> None:
+    """Insert `rows` (field attnames -> values; the fields left out take their defaults), as
+    `bulk_create` would: a conflict with a stored row fails the insert, or with `ignore_conflicts`
+    skips the row, or with `update` overwrites the stored row's `update` fields (keyed on `unique`).
     """
     if not rows:
         return
     if connection.vendor != "postgresql":
-        conflicts = {"update_conflicts": True, "unique_fields": list(unique), "update_fields": update}
-        model.objects.bulk_create(
-            [model(**row) for row in rows], batch_size=BATCH, **(conflicts if update else {"ignore_conflicts": True})
-        )
+        if update:
+            conflicts = {"update_conflicts": True, "unique_fields": list(unique), "update_fields": update}
+        else:
+            conflicts = {"ignore_conflicts": ignore_conflicts}
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=BATCH, **conflicts)
         return
     columns = table_columns(model)
-    sql = insert_sql(model, tuple(columns), tuple(update or ()), unique)
+    sql = insert_sql(model, tuple(columns), ignore_conflicts, tuple(update or ()), unique)
     with connection.cursor() as cursor:
         for i in range(0, len(rows), BATCH):
             batch = [{**columns, **row} for row in rows[i : i + BATCH]]
@@ -48,7 +55,9 @@ def table_columns(model: type) -> dict[str, object]:
 
 
 @cache
-def insert_sql(model: type, columns: tuple[str, ...], update: tuple[str, ...], unique: tuple[str, ...]) -> str:
+def insert_sql(
+    model: type, columns: tuple[str, ...], ignore_conflicts: bool, update: tuple[str, ...], unique: tuple[str, ...]
+) -> str:
     """INSERT ... SELECT from one JSON parameter, the columns in `columns` (attnames) order."""
     quote = connection.ops.quote_name
 
@@ -62,11 +71,11 @@ def insert_sql(model: type, columns: tuple[str, ...], update: tuple[str, ...], u
         changes = ", ".join(f"{column(name)} = EXCLUDED.{column(name)}" for name in update)
         conflict = f"ON CONFLICT ({target}) DO UPDATE SET {changes}"
     else:
-        conflict = "ON CONFLICT DO NOTHING"
+        conflict = "ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     # Only quoted names of the model's own columns go into the text; the rows are the one parameter.
     table = quote(model._meta.db_table)
     sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_to_recordset(%s::jsonb) AS r({types})"  # noqa: S608
-    return f"{sql} {conflict}"
+    return f"{sql} {conflict}".rstrip()
 
 
 def json_value(value: object) -> str:

@@ -25,6 +25,7 @@ from dashboard.models import (
     SyncRun,
     SyncScope,
 )
+from palette_sync.sync import bulk
 
 UNHEALTHY = {"clusters": Cluster.UNHEALTHY, "edgehosts": EdgeHost.UNHEALTHY}
 COUNTED = {
@@ -60,19 +61,19 @@ def write_profile_uses(account: PaletteAccount, uids: list[str]) -> None:
         for p in {p.get("uid"): p for p in profiles or [] if p.get("uid")}.values():
             version, latest = known.get(p["uid"], (p.get("version", ""), ""))
             uses.append(
-                ProfileUse(
-                    account=account,
-                    cluster_id=cluster_id,
-                    profile_uid=p["uid"],
-                    name=p.get("name", ""),
-                    version=version,
-                    latest_version=latest,
-                    behind=behind(version, latest),
-                )
+                {
+                    "account_id": account.pk,
+                    "cluster_id": cluster_id,
+                    "profile_uid": p["uid"],
+                    "name": p.get("name", ""),
+                    "version": version,
+                    "latest_version": latest,
+                    "behind": behind(version, latest),
+                }
             )
     with transaction.atomic():
         ProfileUse.objects.filter(cluster_id__in=[c for c, _ in clusters]).delete()
-        ProfileUse.objects.bulk_create(uses, batch_size=500)
+        bulk.insert(ProfileUse, uses)
 
 
 def behind(version: str, latest: str) -> bool | None:
@@ -83,11 +84,21 @@ def behind(version: str, latest: str) -> bool | None:
 
 
 def refresh_profile_uses(account: PaletteAccount, profile_uids: list[str]) -> None:
-    """After profile versions changed: set each use's version, latest version and `behind` again."""
-    for uid, (version, latest) in profile_versions(account, profile_uids).items():
-        ProfileUse.objects.filter(account=account, profile_uid=uid).exclude(
-            version=version, latest_version=latest, behind=behind(version, latest)
-        ).update(version=version, latest_version=latest, behind=behind(version, latest))
+    """After profile versions changed: set each use's version, latest version and `behind` again.
+
+    One query reads the uses of these profiles; only those that differ are written, one UPDATE per
+    distinct (version, latest, behind), not one per profile (a full sync lists some 700 versions).
+    """
+    versions = profile_versions(account, profile_uids)
+    uses = ProfileUse.objects.filter(account=account, profile_uid__in=list(versions))
+    stale: dict[tuple[str, str, bool | None], list[int]] = {}
+    for pk, uid, *was in uses.values_list("pk", "profile_uid", "version", "latest_version", "behind"):
+        version, latest = versions[uid]
+        wanted = (version, latest, behind(version, latest))
+        if tuple(was) != wanted:
+            stale.setdefault(wanted, []).append(pk)
+    for (version, latest, lagging), ids in stale.items():
+        ProfileUse.objects.filter(pk__in=ids).update(version=version, latest_version=latest, behind=lagging)
 
 
 def refresh_counts(account: PaletteAccount, project: Project | None, resource: str, *, sites: bool = True) -> None:

@@ -165,5 +165,5 @@ def insert(recorder: Recorder, kind: str, entries: list[dict]) -> None:
             ).values_list("source_id", flat=True)
         )
         with transaction.atomic():
-            bulk.insert(TimelineEntry, batch)
+            bulk.insert(TimelineEntry, batch, ignore_conflicts=True)
         recorder.count(added=sum(1 for e in batch if e["source_id"] not in known))
