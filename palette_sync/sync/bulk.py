@@ -25,26 +25,37 @@ def insert(
     ignore_conflicts: bool = False,
     update: list[str] | None = None,
     unique: tuple[str, ...] = (),
-) -> None:
+) -> int | None:
     """Insert `rows` (field attnames -> values; the fields left out take their defaults), as
     `bulk_create` would: a conflict with a stored row fails the insert, or with `ignore_conflicts`
     skips the row, or with `update` overwrites the stored row's `update` fields (keyed on `unique`).
+
+    Returns how many rows were inserted or updated (skipped ones are not), or None where the
+    database does not say (bulk_create).
     """
     if not rows:
-        return
-    if connection.vendor != "postgresql":
+        return 0
+    if not counts_rows():
         if update:
             conflicts = {"update_conflicts": True, "unique_fields": list(unique), "update_fields": update}
         else:
             conflicts = {"ignore_conflicts": ignore_conflicts}
         model.objects.bulk_create([model(**row) for row in rows], batch_size=BATCH, **conflicts)
-        return
+        return None
     columns = table_columns(model)
     sql = insert_sql(model, tuple(columns), ignore_conflicts, tuple(update or ()), unique)
+    written = 0
     with connection.cursor() as cursor:
         for i in range(0, len(rows), BATCH):
             batch = [{**columns, **row} for row in rows[i : i + BATCH]]
             cursor.execute(sql, [json.dumps(batch, default=json_value)])
+            written += cursor.rowcount
+    return written
+
+
+def counts_rows() -> bool:
+    """Whether `insert` says how many rows it wrote: on PostgreSQL, not through bulk_create."""
+    return connection.vendor == "postgresql"
 
 
 @cache

@@ -155,15 +155,19 @@ def to_entry(
 
 
 def insert(recorder: Recorder, kind: str, entries: list[dict]) -> None:
-    """Insert in batches; entries already stored (the overlap) are counted out, then ignored."""
+    """Insert in batches; entries already stored (the overlap) are ignored, and not counted as added."""
     recorder.checkpoint()
     for i in range(0, len(entries), BATCH):
         batch = entries[i : i + BATCH]
-        known = set(
-            TimelineEntry.objects.filter(
-                account=recorder.account, kind=kind, source_id__in=[e["source_id"] for e in batch]
-            ).values_list("source_id", flat=True)
-        )
+        # PostgreSQL says how many rows it inserted; bulk_create does not, so there the stored ones are read first.
+        known = None if bulk.counts_rows() else stored(recorder, kind, batch)
         with transaction.atomic():
-            bulk.insert(TimelineEntry, batch, ignore_conflicts=True)
-        recorder.count(added=sum(1 for e in batch if e["source_id"] not in known))
+            inserted = bulk.insert(TimelineEntry, batch, ignore_conflicts=True)
+        recorder.count(added=inserted if known is None else sum(1 for e in batch if e["source_id"] not in known))
+
+
+def stored(recorder: Recorder, kind: str, batch: list[dict]) -> set[str]:
+    """The source ids of `batch` already stored."""
+    source_ids = [e["source_id"] for e in batch]
+    entries = TimelineEntry.objects.filter(account=recorder.account, kind=kind, source_id__in=source_ids)
+    return set(entries.values_list("source_id", flat=True))
