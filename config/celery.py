@@ -48,14 +48,15 @@ def cap_malloc_arenas(arenas: int = WORKER_ARENAS) -> int | None:
     return arenas if mallopt(M_ARENA_MAX, arenas) == 1 else None
 
 
+ARENAS: int | None = None  # the cap this worker set
+
+
 @celeryd_init.connect
 def cap_worker_arenas(**kwargs: object) -> None:
     """The first thing a starting worker does, before its pool's threads (or processes, which
     inherit it) allocate."""
-    arenas = cap_malloc_arenas()
-    logging.getLogger("palette_sync.worker").info(
-        "malloc arenas: %s", f"at most {arenas}" if arenas else "glibc's default (mallopt not available)"
-    )
+    global ARENAS
+    ARENAS = cap_malloc_arenas()  # said once the worker logs (spare_the_collector), not before Celery's banner
 
 
 # The sync parses and drops millions of small containers (listed items as JSON): at Python's default
@@ -74,9 +75,9 @@ def spare_the_collector(**kwargs: object) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-    logging.getLogger("palette_sync.worker").info(
-        "collector: %d objects frozen, thresholds %s", gc.get_freeze_count(), gc.get_threshold()
-    )
+    log = logging.getLogger("palette_sync.worker")
+    log.info("malloc arenas: %s", f"at most {ARENAS}" if ARENAS else "glibc's default (mallopt not available)")
+    log.info("collector: %d objects frozen, thresholds %s", gc.get_freeze_count(), gc.get_threshold())
 
 
 @setup_logging.connect

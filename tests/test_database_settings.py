@@ -113,7 +113,7 @@ def test_it_answers_503_when_the_database_refuses_connections() -> None:
         stop(proc)
 
     assert_database_unavailable_page(response)
-    assert waited < 10  # the pool's wait, not gunicorn's 60 s worker timeout
+    assert waited < 25  # the pool's wait (2 s, and its retries on a busy machine), not gunicorn's 60 s worker timeout
 
 
 def test_it_answers_503_within_the_connect_timeout_when_the_database_is_stuck(silent_database: str) -> None:
