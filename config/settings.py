@@ -374,7 +374,7 @@ PALETTE_EGRESS = os.getenv("PALETTE_EGRESS", "default")  # workers behind one so
 PALETTE_RATE_CUSHION = envfloat("PALETTE_RATE_CUSHION", 3)  # tokens of each bucket never spent: absorb jitter
 PALETTE_RATE_CUT = envfloat("PALETTE_RATE_CUT", 0.7)  # after a 429 the rate is multiplied by this, for all
 PALETTE_RATE_RECOVERY = envfloat("PALETTE_RATE_RECOVERY", 60)  # seconds from one cut back to the full rate
-PALETTE_RATE_PENALTY = envfloat("PALETTE_RATE_PENALTY", 2.0)  # pause after a 429 without Retry-After
+PALETTE_RATE_PENALTY = envfloat("PALETTE_RATE_PENALTY", 1.0)  # pause after a 429 without Retry-After
 PALETTE_THROTTLE_MAX_WAIT = envfloat("PALETTE_THROTTLE_MAX_WAIT", 300)  # longer wait for a slot: error
 
 # --- Operations: logs, health, metrics (README "Operations") ---

@@ -196,7 +196,7 @@ class Throttle:
         cut: float = 0.7,
         recovery: float = 60.0,
         max_wait: float = 300.0,
-        penalty: float = 2.0,
+        penalty: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if cushion < 0:
@@ -510,7 +510,7 @@ def throttle_for(account_key: str) -> Throttle:
         "cut": getattr(settings, "PALETTE_RATE_CUT", 0.7),
         "recovery": getattr(settings, "PALETTE_RATE_RECOVERY", 60.0),
         "max_wait": getattr(settings, "PALETTE_THROTTLE_MAX_WAIT", 300.0),
-        "penalty": getattr(settings, "PALETTE_RATE_PENALTY", 2.0),
+        "penalty": getattr(settings, "PALETTE_RATE_PENALTY", 1.0),
     }
     url = getattr(settings, "REDIS_URL", "")
     if not url or getattr(settings, "PALETTE_THROTTLE", "redis") == "local":
