@@ -125,6 +125,24 @@ class ClientStats:
         return replace(self, requests=dict(self.requests))
 
 
+def storable_json(response: httpx.Response) -> object:
+    """The answer's JSON, with U+FFFD standing in for any NUL character: PostgreSQL keeps none in
+    text or jsonb, so one NUL in a name would fail the whole batch it is stored with. (JSON carries
+    a NUL only as the escape \\u0000, so an answer without one is returned as parsed.)"""
+    body = response.json()
+    return without_nul(body) if b"\\u0000" in response.content else body
+
+
+def without_nul(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    return value
+
+
 class PaletteClient:
     """Reads one Palette account. Use as a context manager, or call close().
 
@@ -298,7 +316,7 @@ class PaletteClient:
         if response.status_code >= 400:
             raise error_for(response)
         try:
-            return response.json()
+            return storable_json(response)
         except ValueError as exc:
             raise PaletteBadResponse(f"{where}: response is not JSON", status=response.status_code) from exc
 

@@ -6,6 +6,7 @@ import time
 import httpx
 
 from dashboard.edge_states import EdgeApiState
+from palette_sync.client import storable_json
 from palette_sync.edge.access import LOGIN, READS, RENEWAL, EdgeAccess, EdgeError, EdgeProbe, EdgeUnauthorized
 from palette_sync.edge.sessions import SESSIONS, Lru, Session, SharedSessions, Tally, session_key
 from palette_sync.edge.trust import PINNED, normalise_fingerprint, tls_verify
@@ -121,6 +122,6 @@ def json_of(response: httpx.Response) -> object:
     if response.status_code >= 400:
         raise EdgeError(EdgeApiState.ERROR, f"{response.request.url.path}: HTTP {response.status_code}")
     try:
-        return response.json()
+        return storable_json(response)
     except ValueError as exc:
         raise EdgeError(EdgeApiState.ERROR, f"{response.request.url.path}: response is not JSON") from exc
