@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools import processes  # noqa: E402 (after the path: the bench runs as a script)
+from bench.sync import add_fleet_arguments  # noqa: E402 (after the path: the bench runs as a script)
+from devtools import processes  # noqa: E402
 
 API_KEY = "bench-api-key"
 DAY = 86400
@@ -42,13 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions (cProfile)")
     p.add_argument("--save", type=Path, help="write the profile here too (pstats format), to read with pstats")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--projects", type=int, default=5)
-    p.add_argument("--clusters", type=int, default=2000)
-    p.add_argument("--profiles", type=int, default=200)
-    p.add_argument("--edge-hosts", type=int, default=5000)
-    p.add_argument("--audits", type=int, default=10000)
-    p.add_argument("--backfill-days", type=float, default=91)
+    add_fleet_arguments(p)
     p.add_argument("--again", action="store_true", help="then sync the same account again, nothing changed")
     p.add_argument("--keep", action="store_true", help="keep the account's rows in the database")
     return p.parse_args(argv)

@@ -73,16 +73,8 @@ GOAL_RATIO = 1.08  # the issue's goal for every full sync: seconds / least secon
 GOAL_429_PER_MINUTE = 5  # with a foreign client on the same address
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--json", action="store_true", help="print only the JSON figures (progress goes to stderr)")
-    p.add_argument("--cushion", type=float, help="PALETTE_RATE_CUSHION for the workers (default: settings, 3)")
-    p.add_argument("--cut", type=float, help="PALETTE_RATE_CUT for the workers (default: settings, 0.7)")
-    p.add_argument("--recovery", type=float, help="PALETTE_RATE_RECOVERY for the workers (default: settings, 30)")
-    p.add_argument("--workers", type=int, default=2, help="Celery worker processes (default 2)")
-    p.add_argument("--pool", default="threads", choices=("threads", "prefork"), help="worker pool (default threads)")
-    p.add_argument("--concurrency", type=int, default=16, help="tasks in flight per worker (default 16)")
-    p.add_argument("--latency-ms", type=float, default=100.0, help="added to every simulator answer (default 100)")
+def add_fleet_arguments(p: argparse.ArgumentParser) -> None:
+    """The bench fleet's size and the backfill (shared with bench/cpu.py)."""
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--projects", type=int, default=5)
     p.add_argument("--clusters", type=int, default=2000)
@@ -95,6 +87,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=91,
         help="PALETTE_TIMELINE_BACKFILL in days (default 91: the simulator's whole 90-day audit history)",
     )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--json", action="store_true", help="print only the JSON figures (progress goes to stderr)")
+    p.add_argument("--cushion", type=float, help="PALETTE_RATE_CUSHION for the workers (default: settings, 3)")
+    p.add_argument("--cut", type=float, help="PALETTE_RATE_CUT for the workers (default: settings, 0.7)")
+    p.add_argument("--recovery", type=float, help="PALETTE_RATE_RECOVERY for the workers (default: settings, 30)")
+    p.add_argument("--workers", type=int, default=2, help="Celery worker processes (default 2)")
+    p.add_argument("--pool", default="threads", choices=("threads", "prefork"), help="worker pool (default threads)")
+    p.add_argument("--concurrency", type=int, default=16, help="tasks in flight per worker (default 16)")
+    p.add_argument("--latency-ms", type=float, default=100.0, help="added to every simulator answer (default 100)")
+    add_fleet_arguments(p)
     p.add_argument("--change", type=float, default=0.01, help="fraction of clusters + edge hosts changed (0.01)")
     p.add_argument("--jitter-ms", type=float, default=50.0, help="latency jitter of the full_jitter phase (50)")
     p.add_argument("--foreign-share", type=float, default=0.3, help="/v1/dashboard share the foreign client spends")
