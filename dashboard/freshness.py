@@ -95,31 +95,16 @@ def freshness(resources: tuple[str, ...], now: datetime | None = None, rows: Sco
     return result
 
 
-BANNERS_KEPT = 1000  # (resources, scope) pairs a process keeps; beyond that it starts afresh
-_banners: dict[tuple[tuple[str, ...], Scope], tuple[float, Freshness]] = {}
-
-
 def banner(resources: tuple[str, ...], rows: Scope = ALL_ROWS) -> Freshness:
     """`freshness` for a page's banner and "data as of", read again at most every
-    PALETTE_BANNER_SECONDS per process and viewer scope (0: on every request).
+    PALETTE_BANNER_SECONDS per process and viewer scope (0: on every request), as `kept`.
 
     Every page carries the banner; the sync changes what it says once a run ends, every few
     minutes. Reading it once in a few seconds instead of on every request takes its query and its
     Python off most page views, and the banner is at most those seconds late. The sync page and
     the health checks call `freshness` themselves: they tell the state as of the request.
     """
-    ttl = settings.PALETTE_BANNER_SECONDS
-    if ttl <= 0:
-        return freshness(resources, rows=rows)
-    key, now = (resources, rows), time.monotonic()
-    held = _banners.get(key)
-    if held is not None and held[0] > now:
-        return held[1]
-    found = freshness(resources, rows=rows)
-    if len(_banners) >= BANNERS_KEPT:
-        _banners.clear()
-    _banners[key] = (now + ttl, found)
-    return found
+    return kept(("banner", resources, rows), lambda: freshness(resources, rows=rows))
 
 
 KEPT = 1000  # values `kept` holds per process; beyond that it starts afresh
@@ -129,7 +114,7 @@ _kept: dict[Hashable, tuple[float, object]] = {}
 def kept[T](key: Hashable, read: Callable[[], T]) -> T:
     """`read()`, read again at most every PALETTE_BANNER_SECONDS per process (0: on every call).
 
-    For what the sync writes and changes once a run ends, as the banner: the accounts, projects and
+    For what the sync writes and changes once a run ends: the banner, the accounts, projects and
     counted values the lists' filters offer, an unfiltered list's total, the overview's counts.
     Reading them once in a few seconds takes their queries off most page views; a new project,
     value or count shows those seconds late.

@@ -44,3 +44,12 @@ def synced_fleet(db: None) -> Fleet:
         control.post("/__sim/clock", json={"advance": 120}, headers={"X-Sim-Control-Key": "ck"}).raise_for_status()
         sync.sync_account(account, client)
     return fleet
+
+
+def forget_all_but_the_banner() -> None:
+    """Drop what `freshness.kept` holds but the banners: the next request reads the rest afresh, so a
+    test can count their queries apart from the banner's."""
+    from dashboard import freshness
+
+    for key in [k for k in freshness._kept if k[0] != "banner"]:
+        del freshness._kept[key]

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import Cluster, PaletteAccount, ProfileUse, Project, SyncScope
+from dashboard.tests.conftest import forget_all_but_the_banner
 from dashboard.tests.factories import ClusterFactory, ProjectFactory
 from palette_sync.sync.rollups import refresh_counts
 
@@ -106,7 +107,7 @@ def test_its_choices_and_total_are_read_once_in_the_banner_seconds(
     monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(freshness, "_kept", {})
     member.get(URL)  # the session's first push of its idle end
-    freshness._kept.clear()
+    forget_all_but_the_banner()
     with CaptureQueriesContext(connection) as first:
         member.get(URL)
     project = ProjectFactory(account=fleet, uid="p2", name="new-project")

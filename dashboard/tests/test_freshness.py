@@ -20,7 +20,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The banner's clock, moved by the test; no banner kept from another test."""
     now = [1000.0]
     monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(freshness, "_banners", {})
+    monkeypatch.setattr(freshness, "_kept", {})
     return now
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import Cluster, EdgeHost, FleetCount, HealthSample, ProfileUse, SyncScope
+from dashboard.tests.conftest import forget_all_but_the_banner
 
 pytestmark = pytest.mark.django_db
 URL = reverse("dashboard:overview")
@@ -67,7 +68,7 @@ def test_its_counts_are_read_once_in_the_banner_seconds(
     monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(freshness, "_kept", {})
     member.get(URL)  # the session's first push of its idle end, the banner, the counts
-    freshness._kept.clear()
+    forget_all_but_the_banner()
     with CaptureQueriesContext(connection) as first:
         member.get(URL)
     FleetCount.objects.filter(resource="clusters", dimension="health").update(count=0)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import Cluster, ClusterProfile, PaletteAccount, ProfileUse, Project, SavedView
+from dashboard.tests.conftest import forget_all_but_the_banner
 from palette_sim import Fleet
 
 pytestmark = pytest.mark.django_db
@@ -266,7 +267,7 @@ def test_its_unfiltered_count_is_read_once_in_the_banner_seconds(
     monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(freshness, "_kept", {})
     member.get(LIST, headers={"HX-Request": "true"})  # the session's first push of its idle end
-    freshness._kept.clear()
+    forget_all_but_the_banner()
     with CaptureQueriesContext(connection) as first:
         member.get(LIST, headers={"HX-Request": "true"})
     add_profiles(account, project, 1, start=60, uses=(0, 0, 1))
