@@ -141,13 +141,17 @@ class ValueFilter(filters.MultipleChoiceFilter):
         return qs.filter(**{f"{self.field_name}__in": stored})
 
 
-class FleetFilter(filters.FilterSet):
-    """What every synced inventory filters on: account, project, search, and live or removed."""
+class DrawnInPython(filters.FilterSet):
+    """A filter set whose form's inputs and selects are drawn in Python (`widgets.RENDERER`)."""
 
     def get_form_class(self) -> type[forms.Form]:
         form = super().get_form_class()
-        form.default_renderer = widgets.RENDERER  # its inputs and selects drawn in Python
+        form.default_renderer = widgets.RENDERER
         return form
+
+
+class FleetFilter(DrawnInPython):
+    """What every synced inventory filters on: account, project, search, and live or removed."""
 
     q = Text(method="search", label="Search")
     # distinct=False: a foreign key matches each row once, and DISTINCT would sort every match.
@@ -309,13 +313,8 @@ def local_time(label: str, lookup: str) -> filters.DateTimeFilter:
     return filters.DateTimeFilter(field_name="occurred_at", lookup_expr=lookup, label=label, widget=widget)
 
 
-class TimelineFilter(filters.FilterSet):
+class TimelineFilter(DrawnInPython):
     """Filters of the merged timeline. `q` (the search box) and `subject` both take a uid or part of a name."""
-
-    def get_form_class(self) -> type[forms.Form]:
-        form = super().get_form_class()
-        form.default_renderer = widgets.RENDERER  # its inputs and selects drawn in Python
-        return form
 
     q = Text(method="by_subject", label="Search")
     # distinct=False: no join can repeat a row, and DISTINCT would sort every match instead of walking an index.
