@@ -9,18 +9,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from dashboard.models import EdgeHost, PaletteAccount, Project, SyncRun, TimelineEntry
 from palette_sync.locks import sync_lock
-from palette_sync.sync import rollups
-from palette_sync.sync.bulk import json_value
+from palette_sync.sync import bulk, rollups
 from palette_sync.sync.edge_api.cadence import next_due
 from palette_sync.throttle import redis_for
 
@@ -99,39 +97,12 @@ def write_chunk(account_id: int, run_id: int, chunk: list[list], written: Writte
                 read_now.append(host)
             else:
                 other.append(host)  # the last facts stay, dated by their readAt
-        update(read_now, (*FIELDS, "edge_facts"))
-        update(other, tuple(FIELDS))
+        bulk.update(EdgeHost, read_now, (*FIELDS, "edge_facts"))
+        bulk.update(EdgeHost, other, tuple(FIELDS))
         TimelineEntry.objects.bulk_create(entries, batch_size=CHUNK, ignore_conflicts=True)
     written.hosts += len(read_now) + len(other)
     written.transitions += len(entries)
     return [h.id for h in hosts] if not wait else list(by_id)  # waited: a row not there is gone
-
-
-def update(hosts: list[EdgeHost], fields: tuple[str, ...]) -> None:
-    """Store `fields` of `hosts`, as `bulk_update` would. On PostgreSQL the rows travel as one JSON
-    document expanded by `jsonb_to_recordset` (as `palette_sync.sync.bulk` inserts): `bulk_update`
-    builds a CASE WHEN per field and row, and resolving those expressions cost more CPU than
-    reading the hosts' facts."""
-    if not hosts:
-        return
-    if connection.vendor != "postgresql":
-        EdgeHost.objects.bulk_update(hosts, list(fields), batch_size=CHUNK)
-        return
-    rows = [{"id": host.pk, **{name: getattr(host, name) for name in fields}} for host in hosts]
-    with connection.cursor() as cursor:
-        cursor.execute(update_sql(fields), [json.dumps(rows, default=json_value)])
-
-
-@cache
-def update_sql(fields: tuple[str, ...]) -> str:
-    """UPDATE the hosts' `fields` from one JSON parameter of rows keyed by id."""
-    quote = connection.ops.quote_name
-    columns = [EdgeHost._meta.get_field(name) for name in ("id", *fields)]
-    types = ", ".join(f"{quote(c.column)} {c.db_type(connection)}" for c in columns)
-    changes = ", ".join(f"{quote(c.column)} = r.{quote(c.column)}" for c in columns[1:])
-    table, pk = quote(EdgeHost._meta.db_table), quote(columns[0].column)
-    # Only quoted names of the model's own columns go into the text; the rows are the one parameter.
-    return f"UPDATE {table} SET {changes} FROM jsonb_to_recordset(%s::jsonb) AS r({types}) WHERE {table}.{pk} = r.{pk}"  # noqa: S608
 
 
 def readable(row: list, now: datetime) -> tuple[str, str, dict | None, datetime]:
