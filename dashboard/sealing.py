@@ -24,9 +24,14 @@ def secret_box() -> MultiFernet:
 
     SECRET_KEY_FALLBACKS (Django's key rotation) still open secrets sealed with an older key.
     """
+    return MultiFernet([Fernet(fernet_key(key)) for key in sealing_keys()])
+
+
+def sealing_keys() -> list[str]:
+    """The key material secrets are sealed with, the one in use first: PALETTE_SECRET_KEY, else
+    SECRET_KEY and its SECRET_KEY_FALLBACKS."""
     explicit = getattr(settings, "PALETTE_SECRET_KEY", "")
-    keys = [explicit] if explicit else [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet([Fernet(fernet_key(key)) for key in keys])
+    return [explicit] if explicit else [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
 
 
 def fernet_key(material: str) -> bytes:

@@ -18,7 +18,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from dashboard.edge_states import EdgeApiState
-from dashboard.sealing import fernet_key, seal, unseal
+from dashboard.sealing import fernet_key, seal, sealing_keys, unseal
 from palette_sync.edge.access import EdgeAccess, EdgeError
 from palette_sync.throttle import redis_for
 
@@ -185,8 +185,7 @@ def shared_redis() -> object | None:
 def shared_name(key: bytes) -> str:
     """The Redis name of a session: a digest of the session key keyed with this install's secret,
     so the name tells nothing of the host's credential and other installs' names never meet it."""
-    secret = getattr(settings, "PALETTE_SECRET_KEY", "") or settings.SECRET_KEY
-    return SHARED_PREFIX + hashlib.blake2b(key, key=name_key(secret), digest_size=16).hexdigest()
+    return SHARED_PREFIX + hashlib.blake2b(key, key=name_key(sealing_keys()[0]), digest_size=16).hexdigest()
 
 
 @lru_cache(maxsize=4)
