@@ -170,14 +170,16 @@ def worker_env(transactional_db: None, redis_url: str, sim_server: Sim) -> dict:
 
 
 def start_worker(
-    env: dict, log: Path, *, concurrency: int = 2, queues: str = "", hostname: str = ""
+    env: dict, log: Path, *, concurrency: int = 2, queues: str = "", hostname: str = "", include: str = ""
 ) -> subprocess.Popen:
     """A real Celery worker process on `env` (DATABASE_URL, REDIS_URL, CELERY_TASK_DEFAULT_QUEUE), ready.
 
-    It consumes `queues` (default: its default queue). Threads, as in production: sync tasks
+    It consumes `queues` (default: its default queue) and also imports the task modules in `include`
+    (comma-separated). Threads, as in production: sync tasks
     mostly wait on Palette and on the rate budget.
     """
     named = ("--hostname", hostname) if hostname else ()
+    named += ("--include", include) if include else ()
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
