@@ -12,7 +12,9 @@ What runs: the simulator (`--rate-scale 1`, 100 ms added to every answer, as rea
 * `full_jitter`: a full sync of another new account with 0-50 ms of random latency added to
   every answer (the simulator's `latency_jitter_ms` fault);
 * `foreign`: a full sync of another new account while a foreign client on the same address
-  spends 30 % of the `/v1/dashboard` budget (POST /v1/dashboard/projects at 3/s);
+  spends 30 % of the `/v1/dashboard` budget (POST /v1/dashboard/projects at 3/s), then
+  `--foreign-rounds` - 1 more syncs of that account back to back, the foreign client still
+  running, so the 429s are counted over more than the first minute of the adaptation;
 * `reference`: the same listings read the way public clients do it today (palette-sdk-go: no
   pacing, pages one after another, each 429 retried after 2 s, then about 2 × longer, 4 tries
   in all), on the same simulator: one chain per listing at once (`concurrent`, the sync's own
@@ -37,6 +39,7 @@ process the bench starts is stopped at the end; the bench's accounts are deleted
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -103,6 +106,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--change", type=float, default=0.01, help="fraction of clusters + edge hosts changed (0.01)")
     p.add_argument("--jitter-ms", type=float, default=50.0, help="latency jitter of the full_jitter phase (50)")
     p.add_argument("--foreign-share", type=float, default=0.3, help="/v1/dashboard share the foreign client spends")
+    p.add_argument("--foreign-rounds", type=int, default=6, help="syncs in a row beside the foreign client (6)")
     p.add_argument(
         "--phases",
         default=",".join(PHASES),
@@ -250,13 +254,15 @@ class SimControl:
         """The simulator's rate scale: its buckets are the published ones times this."""
         return self.call("GET", "ratelimit")["scale"]
 
-    def sample(self, stop: threading.Event, every: float = 1.0) -> list[tuple[float, dict]]:
-        """(seconds since the call, requests served per family so far), every `every` s until `stop` is set."""
-        samples: list[tuple[float, dict]] = []
+    def sample(self, stop: threading.Event, every: float = 1.0) -> list[tuple[float, dict, int]]:
+        """(time.monotonic(), requests served per family so far, 429s given so far), every `every` s
+        until `stop` is set."""
+        samples: list[tuple[float, dict, int]] = []
         started = time.monotonic()
         with httpx.Client(base_url=self.http.base_url, headers=self.http.headers, timeout=30) as http:
             while not stop.wait(max(0.0, started + len(samples) * every - time.monotonic())):
-                samples.append((time.monotonic() - started, http.get("/__sim/stats").json()["requests"]))
+                stats = http.get("/__sim/stats").json()
+                samples.append((time.monotonic(), stats["requests"], stats["throttledTotal"]))
         return samples
 
     def settle(self) -> None:
@@ -295,6 +301,8 @@ class ForeignClient:
         self.share, self.rate = share, share * rps
         self.http = httpx.Client(base_url=url, headers={"ApiKey": API_KEY}, timeout=30)
         self.counts = {"requests": 0, "throttled": 0}
+        self.throttled_at: list[float] = []  # time.monotonic() of each 429 it was answered
+        self.started = time.monotonic()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="foreign-client", daemon=True)
 
@@ -306,13 +314,16 @@ class ForeignClient:
                 return
             status = self.http.post("/v1/dashboard/projects", json={"filter": {}, "sort": []}).status_code
             self.counts["requests"] += 1
-            self.counts["throttled"] += status == 429
+            if status == 429:
+                self.counts["throttled"] += 1
+                self.throttled_at.append(time.monotonic())
             k += 1
 
     def snapshot(self) -> dict:
         return dict(self.counts)
 
     def __enter__(self) -> "ForeignClient":
+        self.started = time.monotonic()
         self.thread.start()
         time.sleep(2.0)  # in its stride before the sync starts
         return self
@@ -386,6 +397,7 @@ def run_phase(
     from dashboard.models import Project, SyncRun
 
     before, cpu_before, foreign_before = sim.stats(), cpu_seconds(), foreign.snapshot() if foreign else None
+    before_at = time.monotonic()
     stop, samples = threading.Event(), []
     sampler = threading.Thread(target=lambda: samples.extend(sim.sample(stop)), daemon=True)
     sampler.start()
@@ -405,6 +417,7 @@ def run_phase(
         time.sleep(0.05)
     finished = runs.aggregate(last=Max("finished_at"))["last"]
     after, cpu_after, foreign_after = sim.stats(), cpu_seconds(), foreign.snapshot() if foreign else None
+    after_at = time.monotonic()
     stop.set()
     sampler.join(timeout=10)
     requests = diff(after["requests"], before["requests"])
@@ -420,6 +433,14 @@ def run_phase(
         left, left_bottleneck = least_seconds(requests, sim.scale, {foreign.family: 1 - foreign.share})
         extra = {
             "throttled_per_minute": round(throttled * 60 / seconds, 2),
+            "throttled_by_second": own_429s(
+                [
+                    (before_at, before["throttledTotal"]),
+                    *((at, n) for at, _r, n in samples),
+                    (after_at, after["throttledTotal"]),
+                ],
+                foreign,
+            ),
             "throttled_seen_by_runs": runs.aggregate(n=Sum("throttled"))["n"] or 0,
             "least_seconds_remaining": round(left, 2),
             "bottleneck_remaining": left_bottleneck,
@@ -457,15 +478,35 @@ def run_phase(
     }
 
 
-def per_second(samples: list[tuple[float, dict]], before: dict) -> dict:
+def per_second(samples: list[tuple[float, dict, int]], before: dict) -> dict:
     """Requests the simulator served in each second of the phase, per family (foreign ones included):
     where a family ran below its rate, the phase lost time it cannot make up."""
     whole = samples[1:]  # sampled at 0, 1, 2 ... s into the phase
     out = {}
-    for family in sorted({f for _at, counts in whole for f in diff(counts, before)}):
-        seen = [before.get(family, 0), *(counts.get(family, 0) for _at, counts in whole)]
+    for family in sorted({f for _at, counts, _429 in whole for f in diff(counts, before)}):
+        seen = [before.get(family, 0), *(counts.get(family, 0) for _at, counts, _429 in whole)]
         out[family] = [b - a for a, b in zip(seen, seen[1:], strict=False)]
     return out
+
+
+def own_429s(seen: list[tuple[float, int]], foreign: "ForeignClient") -> dict[str, int]:
+    """{seconds since the foreign client started: 429s} of the sync, for the seconds that had any:
+    the simulator's 429s between two of its samples, less the foreign client's in that span.
+
+    A foreign 429 counted by the simulator just before a sample but seen by its client just after
+    falls in the next span: the sync is then charged one too many here (never too few)."""
+    out: dict[str, int] = {}
+    for (begun, was), (ended, now) in itertools.pairwise(seen):
+        foreign_here = sum(begun < at <= ended for at in foreign.throttled_at)
+        if (own := max(0, now - was - foreign_here)) > 0:
+            out[f"{ended - foreign.started:.1f}"] = own
+    return out
+
+
+def most_in_a_minute(by_second: dict[str, int]) -> int:
+    """The most 429s in any 60 s (`own_429s` of one or more phases)."""
+    times = sorted((float(at), n) for at, n in by_second.items())
+    return max((sum(n for t, n in times if end - 60 < t <= end) for end, _ in times), default=0)
 
 
 def slowest(runs: object, started: datetime) -> dict:
@@ -803,7 +844,18 @@ def run_phases(
     if "foreign" in wanted:
         sim.settle()
         with ForeignClient(sim_url, args.foreign_share) as foreign:
-            out["foreign"] = sync_new_account("foreign", foreign)
+            out["foreign"] = first = sync_new_account("foreign", foreign)
+            rounds = [first]
+            for n in range(2, args.foreign_rounds + 1):
+                say(f"foreign round {n}: the same account synced again ...")
+                rounds.append(run_phase(first["account"], queue, redis_url, sim, args.timeout, logs, foreign))
+        by_second = {at: n for r in rounds for at, n in r["throttled_by_second"].items()}
+        first["rounds"] = [
+            {key: r[key] for key in ("seconds", "throttled", "throttled_by_second", "ratio_to_remaining")}
+            | {"requests": r["requests"]["total"], "runs": r["runs"]}
+            for r in rounds
+        ]
+        first["throttled_most_in_a_minute"] = most_in_a_minute(by_second)
     if "reference" in wanted:
         out["reference"] = {}
         for mode in ("concurrent", "sequential"):
@@ -841,8 +893,10 @@ def goals(phases: dict) -> dict:
         )
     if "foreign" in phases:
         foreign = phases["foreign"]
-        out["foreign_sync_finished_ok"] = set(foreign["runs"]) == {"ok"}
-        out[f"foreign_429_per_minute_lt_{GOAL_429_PER_MINUTE}"] = foreign["throttled_per_minute"] < GOAL_429_PER_MINUTE
+        out["foreign_sync_finished_ok"] = all(set(r["runs"]) == {"ok"} for r in foreign["rounds"])
+        out[f"foreign_429_per_minute_lt_{GOAL_429_PER_MINUTE}"] = (
+            foreign["throttled_most_in_a_minute"] < GOAL_429_PER_MINUTE
+        )
         out[f"foreign_ratio_to_remaining_le_{GOAL_RATIO}"] = ratio_ok(foreign, "ratio_to_remaining")
     return out
 
@@ -875,7 +929,9 @@ def summary(figures: dict) -> str:
             lines.append(
                 f"  with a foreign client at {f['foreign']['rate_per_s']}/s: {f['throttled_per_minute']} x 429/min "
                 f"for the sync, {f['foreign']['throttled_per_minute']}/min for the foreign client; "
-                f"ratio to the remaining budget {f['ratio_to_remaining']}"
+                f"ratio to the remaining budget {f['ratio_to_remaining']}; over {len(f['rounds'])} syncs in a row "
+                f"{sum(r['throttled'] for r in f['rounds'])} x 429, "
+                f"{f['throttled_most_in_a_minute']} in the worst minute"
             )
         if "listings" in f:
             lines.append(f"  listings {f['listings']}; {f.get('seconds_vs_full')} x the sync's full time")
