@@ -2,6 +2,7 @@
 
 import ssl
 import time
+from urllib.request import getproxies
 
 import httpx
 
@@ -17,6 +18,64 @@ def refuse_writes(request: httpx.Request) -> None:
     if request.method == "GET" or (request.method == "POST" and request.url.path in (LOGIN, RENEWAL)):
         return
     raise EdgeError(EdgeApiState.ERROR, f"refused {request.method} {request.url.path}: the edge client is read-only")
+
+
+# What httpx.Client sends with every request; the edge client sends the same.
+HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate", "Connection": "keep-alive"}
+HEADERS["User-Agent"] = f"python-httpx/{httpx.__version__}"
+
+
+class HostConnection:
+    """One reading's requests to one host, over one keep-alive connection (the login and the reads
+    share it, closed when the reading ends): read-only (`refuse_writes`), no redirects followed, no
+    cookies kept (the login asks for none: `setCookie=false`).
+
+    Requests go to the transport itself, not through an httpx.Client: with a client, merging the
+    base URL, default headers and cookies into each request, parsing its URL twice and extracting
+    cookies from each answer was about half of the client-side CPU of a request (bench/README.md,
+    `bench/edge_cpu.py`). When the environment names a proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY),
+    an httpx.Client sends the same requests, so that proxies and NO_PROXY apply as httpx applies them.
+    """
+
+    def __init__(
+        self, base: str, verify: ssl.SSLContext | bool, timeout: float, transport: httpx.BaseTransport | None
+    ) -> None:
+        self.base = base
+        self.extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        self.client = httpx.Client(verify=verify, timeout=timeout) if transport is None and proxied() else None
+        self.transport = transport or (None if self.client else httpx.HTTPTransport(verify=verify))
+
+    def get(self, path: str, headers: dict) -> httpx.Response:
+        return self.send("GET", path, headers=headers)
+
+    def post(self, path: str, *, json: object, params: dict | None = None) -> httpx.Response:
+        return self.send("POST", path, json=json, params=params)
+
+    def send(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        headers = HEADERS | kwargs.pop("headers", {})
+        request = httpx.Request(method, self.base + path, headers=headers, extensions=self.extensions, **kwargs)
+        refuse_writes(request)
+        if self.client is not None:
+            return self.client.send(request)
+        response = self.transport.handle_request(request)
+        response.request = request
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
+    def __enter__(self) -> "HostConnection":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        (self.client or self.transport).close()
+
+
+def proxied() -> bool:
+    """Whether the environment names a proxy httpx would use (urllib's reading of it, as httpx's)."""
+    found = getproxies()
+    return any(found.get(scheme) for scheme in ("http", "https", "all"))
 
 
 def read_host(
@@ -35,9 +94,7 @@ def read_host(
         verify = tls_verify(access, address, timeout) if transport is None else False
         host = f"[{address}]" if ":" in address else address  # an IPv6 literal in a URL
         base = f"{access.scheme}://{host}:{access.port}"
-        with httpx.Client(
-            base_url=base, verify=verify, timeout=timeout, transport=transport, event_hooks={"request": [refuse_writes]}
-        ) as http:
+        with HostConnection(base, verify, timeout, transport) as http:
             return EdgeProbe(
                 EdgeApiState.REACHABLE,
                 facts=read_in_session(http, access, sessions, session_key(address, access), tally),
@@ -58,7 +115,7 @@ def read_host(
 
 
 def read_in_session(
-    http: httpx.Client, access: EdgeAccess, sessions: "Lru | SharedSessions", key: bytes, tally: Tally
+    http: HostConnection, access: EdgeAccess, sessions: "Lru | SharedSessions", key: bytes, tally: Tally
 ) -> dict:
     """Read the facts with the kept session (this process's, or one another process logged in):
     renewed when about to expire, a new login when there is none or the host refuses it (once: a
@@ -83,7 +140,7 @@ def read_in_session(
         return read_facts(http, session.token)
 
 
-def login(http: httpx.Client, access: EdgeAccess) -> Session:
+def login(http: HostConnection, access: EdgeAccess) -> Session:
     """`POST /v1/users/default/login` -> `v1LoginSuccess.Token` (capitalised keys): a new session."""
     response = http.post(
         LOGIN, params={"setCookie": "false"}, json={"username": access.username, "password": access.password}
@@ -94,7 +151,7 @@ def login(http: httpx.Client, access: EdgeAccess) -> Session:
     return Session.from_tokens(body.get("Token") if isinstance(body, dict) else None)
 
 
-def renew(http: httpx.Client, session: Session) -> Session | None:
+def renew(http: HostConnection, session: Session) -> Session | None:
     """`POST /v1/users/default/token/renewal` with the refresh token -> `v1UserToken`; None when the
     host no longer takes it (then the caller logs in)."""
     response = http.post(RENEWAL, json={"refreshToken": session.refresh})
@@ -103,7 +160,7 @@ def renew(http: httpx.Client, session: Session) -> Session | None:
     return Session.from_tokens(json_of(response))
 
 
-def read_facts(http: httpx.Client, token: str) -> dict:
+def read_facts(http: HostConnection, token: str) -> dict:
     facts = {}
     for name, path in READS.items():
         response = http.get(path, headers={"Authorization": token})

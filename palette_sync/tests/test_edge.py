@@ -6,6 +6,7 @@ import threading
 import time
 import tracemalloc
 
+import httpx
 import pytest
 
 from conftest import EDGE_PASSWORD as PASSWORD
@@ -23,6 +24,8 @@ from palette_sync.edge import (
     read_hosts,
     session_key,
 )
+from palette_sync.edge.access import LOGIN, READS
+from palette_sync.edge.client import HostConnection
 
 
 def address(host: dict) -> str:
@@ -272,3 +275,57 @@ def test_the_process_reads_at_most_its_share_of_hosts_at_once(edge_sim: EdgeSim,
     assert edge.SLOTS.peak == 3
     states = [p.state for r in results for p in r.values()]
     assert len(states) == len(targets) and set(states) == {EdgeApiState.REACHABLE}
+
+
+# --- the connection: what a reading sends ----------------------------------------------------------
+
+
+def recording_host(seen: list[httpx.Request]) -> httpx.MockTransport:
+    """A host that takes any password and has no cluster, recording each request it answers."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == LOGIN:
+            return httpx.Response(200, json={"Token": {"Authorization": "a.b.c", "RefreshToken": "r"}})
+        if request.url.path == READS["host"]:
+            return httpx.Response(200, json={"status": {"hostName": "edge-1"}})
+        return httpx.Response(404, json={})
+
+    return httpx.MockTransport(answer)
+
+
+def test_a_reading_sends_what_an_httpx_client_sends() -> None:
+    seen: list[httpx.Request] = []
+    access = EdgeAccess("kairos", "pw", insecure=True)
+    probe = read_host("127.1.0.9", access, timeout=3, transport=recording_host(seen), sessions=Lru(4))
+    assert probe.state == EdgeApiState.REACHABLE and probe.facts["host"]["status"]["hostName"] == "edge-1"
+    assert [(r.method, str(r.url)) for r in seen] == [
+        ("POST", f"https://127.1.0.9:{edge.EDGE_PORT}{LOGIN}?setCookie=false"),
+        *(("GET", f"https://127.1.0.9:{edge.EDGE_PORT}{path}") for path in READS.values()),
+    ]
+    with httpx.Client() as client:
+        defaults = dict(client.headers)
+    for request in seen:
+        assert {k: request.headers[k] for k in defaults} == defaults
+        assert request.extensions["timeout"] == httpx.Timeout(3).as_dict()
+    assert json.loads(seen[0].content) == {"username": "kairos", "password": "pw"}
+    assert all(r.headers["Authorization"] == "a.b.c" for r in seen[1:])
+
+
+@pytest.mark.parametrize(("method", "path"), [("DELETE", READS["host"]), ("PUT", LOGIN), ("POST", READS["cluster"])])
+def test_the_edge_client_sends_no_write(method: str, path: str) -> None:
+    seen: list[httpx.Request] = []
+    http = HostConnection("https://127.1.0.9:5080", False, 3, recording_host(seen))
+    with http, pytest.raises(edge.EdgeError, match="read-only"):
+        http.send(method, path)
+    assert seen == []
+
+
+def test_a_proxy_named_in_the_environment_carries_the_readings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with HostConnection("https://127.1.0.9:5080", False, 3, None) as http:
+        assert http.client is None  # no proxy: straight to the host
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    with HostConnection("https://127.1.0.9:5080", False, 3, None) as http:
+        assert http.client is not None  # httpx applies the proxy (and NO_PROXY), as it always did
