@@ -10,6 +10,7 @@ them, and the text format escapes line breaks in the message. Secrets that can t
 a wall screen's token, an OAuth code or state — are masked wherever they appear in a line.
 """
 
+import logging
 import re
 
 import structlog
@@ -83,7 +84,10 @@ def config(log_format: str, level: str) -> dict:
 
 
 def configure_structlog() -> None:
-    """structlog's loggers hand their events to the logging handlers above (called once per process)."""
+    """structlog's loggers hand their events to the logging handlers above (called once per process),
+    and so do Python's warnings (Celery's SecurityWarning, a library's DeprecationWarning): a line
+    through the same formatter, JSON in JSON mode, rather than raw text on stderr."""
+    logging.captureWarnings(True)
     structlog.configure(
         processors=[*PRE_CHAIN, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

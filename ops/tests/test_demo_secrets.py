@@ -90,9 +90,10 @@ def test_it_logs_no_secret_during_a_whole_demo_run(tmp_path: Path) -> None:
 
     # The worker's log lines are JSON objects, one a line, and the sync's lines name their run.
     lines = logs["worker.log"].splitlines()
-    first = next(i for i, line in enumerate(lines) if line.startswith("{"))  # after Celery's banner
-    # Celery's own console notices (its banner, "worker: Warm shutdown") are printed, not logged.
-    events = [json.loads(line) for line in lines[first:] if line and not line.startswith("worker: ")]
+    ready = next(i for i, line in enumerate(lines) if line.startswith("{") and "ready." in line)
+    # Celery's own console notices (its banner before the worker is ready, "worker: Warm shutdown")
+    # are printed, not logged; every other line is JSON.
+    events = [json.loads(line) for line in lines[ready:] if line and not line.startswith("worker: ")]
     runs = [e for e in events if e.get("logger") == "palette_sync.sync.runs"]
     assert runs and all(isinstance(e.get("run_id"), int) for e in runs)
     web = [json.loads(line) for line in logs["web.log"].splitlines() if line.startswith("{")]

@@ -4,6 +4,9 @@ carried into the tasks a request queues, names from Palette that cannot forge li
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -15,7 +18,7 @@ from django.test import Client
 from django.urls import path
 
 from config.celery import app
-from conftest import SIM_KEY
+from conftest import ROOT, SIM_KEY
 from dashboard.models import PaletteAccount, SyncRun
 from ops import logs
 from palette_sim import SimApp, generate_fleet
@@ -142,10 +145,24 @@ def test_it_carries_the_request_id_into_the_tasks_it_queues(
         assert time.monotonic() < deadline, json_worker.log.read_text()[-3000:]
         time.sleep(0.25)
     lines = json_worker.log.read_text().splitlines()
-    # Celery's banner comes first (`celery --quiet` leaves it out); from the first log line on, all is JSON.
-    first = next(i for i, line in enumerate(lines) if line.startswith("{"))
-    events = [json.loads(line) for line in lines[first:] if line]
+    # Celery prints its banner as text as it starts (`celery --quiet` leaves it out); once the worker
+    # is ready, every line is JSON.
+    ready = next(i for i, line in enumerate(lines) if line.startswith("{") and "ready." in line)
+    assert all(line.startswith("{") for line in lines[ready:] if line)
+    events = [json.loads(line) for line in lines if line.startswith("{")]
     started = [e for e in events if e["event"] == "task_started"]
     assert started and all(e["request_id"] == "req-4f1c" for e in started)  # the fan-out's tasks too
     runs = [e for e in events if e["logger"] == "palette_sync.sync.runs"]
     assert runs and all(e["request_id"] == "req-4f1c" and e["run_id"] and e["task_id"] for e in runs)
+
+
+def test_a_python_warning_is_a_json_line_too() -> None:
+    """A warning (a worker started as root gets Celery's SecurityWarning) goes through the log
+    formatter, not to stderr as raw text."""
+    script = "import django, warnings; django.setup(); warnings.warn('running as root: not recommended')"
+    env = os.environ | {"LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONWARNINGS": "default"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    events = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert any("running as root" in e["event"] and e["logger"] == "py.warnings" for e in events), lines
