@@ -12,10 +12,9 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from dashboard.models import EdgeHost, PaletteAccount, SyncRun
-from palette_sync import edge
 from palette_sync.client import ClientStats
 from palette_sync.sync.edge_api.cadence import RESOURCE, lease
-from palette_sync.sync.edge_api.credentials import credential_for, credentials_of, labels_of, sealed
+from palette_sync.sync.edge_api.credentials import credentials_of, sealed, triage
 from palette_sync.sync.edge_api.probe import result_row
 from palette_sync.sync.edge_api.write import chunks, deliver
 from palette_sync.sync.runs import Recorder
@@ -44,16 +43,12 @@ def plan(account: PaletteAccount, now: datetime | None = None) -> Plan:
     result = Plan(run=tick_run(account, len(hosts), now), claimed=len(hosts))
     credentials = {str(c.pk): c for c in credentials_of(account)}
     ordered = list(credentials.values())
-    settled, queues = [], {}
-    for host in hosts:
-        credential = credential_for(labels_of(host), ordered)
-        outcome = edge.unprobeable(host["host_address"], credential)
-        if outcome is not None:
-            settled.append(result_row(host["id"], outcome))
-        else:
-            queues.setdefault(queue_for(host["site"]), []).append(host | {"credential": str(credential.pk)})
+    settled, to_read = triage(hosts, ordered)
+    queues: dict[str | None, list[dict]] = {}
+    for host, credential in to_read:
+        queues.setdefault(queue_for(host["site"]), []).append(host | {"credential": str(credential.pk)})
     if settled:
-        deliver({"account": account.pk, "run": result.run, "results": settled})
+        deliver({"account": account.pk, "run": result.run, "results": [result_row(h["id"], o) for h, o in settled]})
     for queue, due in queues.items():
         pace(due, now)
         for batch in chunks(due, settings.PALETTE_EDGE_BATCH):
