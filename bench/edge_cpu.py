@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/palette_fleet_cpu python bench/edge_cpu.py
     python bench/edge_cpu.py --hosts 2000 --rounds 2 --write   # and the writer's CPU per reading
+    python bench/edge_cpu.py --tick                            # and a tick's plan, claiming every host
     python bench/edge_cpu.py --profile 40                      # and the 40 costliest functions
 
 The simulator serves N edge hosts over TLS on 127.x.y.z (one cluster per 250 hosts by default, so a
@@ -54,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=250, help="hosts per probe batch (PALETTE_EDGE_BATCH)")
     p.add_argument("--edge-concurrency", type=int, default=16, help="PALETTE_EDGE_CONCURRENCY (default 16)")
     p.add_argument("--write", action="store_true", help="write each batch's results too, and count its CPU")
+    p.add_argument("--tick", action="store_true", help="first, one tick's plan claiming every host, and its CPU")
     p.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions (cProfile)")
     p.add_argument("--save", type=Path, help="write the profile here too (pstats format), to read with pstats")
     return p.parse_args(argv)
@@ -107,6 +109,18 @@ def setup(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> list[dict]:
         {"account": account.pk, "run": 0, "credentials": credentials, "hosts": batch}
         for batch in chunks(targets, args.batch)
     ]
+
+
+def one_tick(account_id: int) -> dict:
+    """The beat's tick (`plan`: claim, credentials, batches) over every host, never read yet."""
+    from dashboard.models import PaletteAccount
+    from palette_sync.sync.edge_api import plan
+
+    account = PaletteAccount.objects.get(pk=account_id)
+    cpu = time.process_time()
+    planned = plan(account)
+    cpu = time.process_time() - cpu
+    return {"claimed": planned.claimed, "cpu_ms_per_host": round(1000 * cpu / max(1, planned.claimed), 3)}
 
 
 def one_round(payloads: list[dict], write: bool) -> dict:
@@ -168,6 +182,8 @@ def main(argv: list[str] | None = None) -> dict:
             PALETTE_EDGE_CONCURRENCY=str(args.edge_concurrency),
             PALETTE_EDGE_BATCH=str(args.batch),
         )
+        if args.tick:  # an interval of two ticks: a tick claims every host (twice the fair share)
+            os.environ.update(PALETTE_EDGE_INTERVAL="30", PALETTE_EDGE_TICK="15")
         payloads = setup(args, stack, tmp)
         from config.celery import spare_the_collector
 
@@ -175,6 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
         profiler = cProfile.Profile(time.process_time) if args.profile else None
         if profiler:
             stack.enter_context(one_thread())
+        tick = one_tick(payloads[0]["account"]) if args.tick else None
         rounds = []
         for n in range(args.rounds):
             if profiler and n == args.rounds - 1:  # the last round: sessions reused once there are two
@@ -193,6 +210,8 @@ def main(argv: list[str] | None = None) -> dict:
             },
             "rounds": rounds,
         }
+        if tick:
+            figures["tick"] = tick
     if profiler and args.save:
         profiler.dump_stats(args.save)
     if profiler:
