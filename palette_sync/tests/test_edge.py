@@ -72,6 +72,10 @@ def test_it_pins_a_fingerprint(edge_sim: EdgeSim, probes: dict) -> None:
     assert pinned.state == EdgeApiState.REACHABLE
     assert wrong.state == EdgeApiState.TLS_FAILED
     assert "not the pinned one" in wrong.error
+    access = EdgeAccess("kairos", PASSWORD, fingerprint=fingerprint, port=edge_sim.port)
+    assert edge.tls_verify(access, target, 5) is edge.tls_verify(access, target, 5)  # one context per pin
+    other = next(a for a in reachable_targets(edge_sim, probes, 5) if a != target)
+    assert read_host(other, access).state == EdgeApiState.TLS_FAILED  # its own certificate is not the pinned one
 
 
 def test_it_records_refused_credentials(edge_sim: EdgeSim) -> None:
