@@ -14,6 +14,13 @@ from dashboard.models import Cluster, EdgeHost
 from dashboard.templatetags.fleet import badge, when
 
 
+def by(column: str) -> tuple[str, str]:
+    """A column's sort, then the name within each value: what the (column, name) index on live rows
+    holds in that order, either way round (dashboard/models.py), so page 1 of 100,000 rows is read
+    from the index and not sorted whole (`?sort=-state`: 225 ms -> a few)."""
+    return (column, "name")
+
+
 class FleetTable(tables.Table):
     """Columns every synced inventory has; `DEFAULT` names those shown until the user picks."""
 
@@ -102,15 +109,15 @@ class ClusterTable(FleetTable):
     DEFAULT = ("name", "project", "cloud_type", "state", "health", "kubernetes_version", "profiles", "heartbeat_at")
 
     name = tables.Column(verbose_name="Name", attrs={"td": {"class": "name"}})
-    cloud_type = tables.Column(verbose_name="Cloud")
-    state = tables.Column(verbose_name="State", empty_values=())
+    cloud_type = tables.Column(verbose_name="Cloud", order_by=by("cloud_type"))
+    state = tables.Column(verbose_name="State", order_by=by("state"), empty_values=())
     health = tables.Column(verbose_name="Health", order_by=("health", "health_since"), empty_values=())
-    kubernetes_version = tables.Column(verbose_name="Kubernetes", empty_values=())
+    kubernetes_version = tables.Column(verbose_name="Kubernetes", order_by=by("kubernetes_version"), empty_values=())
     profiles = tables.Column(  # drawn from the prefetched ProfileUse rows, not the stored JSON
         verbose_name="Profiles", accessor="pk", orderable=False, empty_values=(), attrs={"td": {"class": "wrap"}}
     )
     node_count = tables.Column(verbose_name="Nodes", empty_values=())
-    heartbeat_at = tables.Column(verbose_name="Heartbeat", empty_values=())
+    heartbeat_at = tables.Column(verbose_name="Heartbeat", order_by=by("heartbeat_at"), empty_values=())
     location = tables.Column(verbose_name="Location")
     agent_version = tables.Column(verbose_name="Agent")
 
@@ -200,14 +207,14 @@ class EdgeHostTable(FleetTable):
     STEADY_STATES = ("ready", "in-use")  # REFERENCE.md 10 `v1EdgeHostState`
 
     name = tables.Column(verbose_name="Name", attrs={"td": {"class": "name"}})
-    site = tables.Column(verbose_name="Site", empty_values=())
-    state = tables.Column(verbose_name="State", empty_values=())
+    site = tables.Column(verbose_name="Site", order_by=by("site"), empty_values=())
+    state = tables.Column(verbose_name="State", order_by=by("state"), empty_values=())
     health = tables.Column(verbose_name="Health", order_by=("health", "health_since"), empty_values=())
     edge_api_state = tables.Column(
         verbose_name="Edge API", order_by=("edge_api_state", "edge_api_since"), empty_values=()
     )
-    cluster_name = tables.Column(verbose_name="Cluster", empty_values=())
-    os = tables.Column(verbose_name="OS", empty_values=())
+    cluster_name = tables.Column(verbose_name="Cluster", order_by=by("cluster_name"), empty_values=())
+    os = tables.Column(verbose_name="OS", order_by=by("os"), empty_values=())
     host_address = tables.Column(verbose_name="Address", empty_values=())
     mac_address = tables.Column(verbose_name="MAC", empty_values=())
     agent_version = tables.Column(verbose_name="Agent", empty_values=())
