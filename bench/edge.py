@@ -197,9 +197,7 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
     from django.conf import settings
     from django.core.management import call_command
 
-    from dashboard.models import EdgeCredential, EdgeHost, PaletteAccount, Project, TimelineEntry
-    from palette_sync import sync
-    from palette_sync.client import PaletteClient
+    from dashboard.models import EdgeHost, TimelineEntry
 
     call_command("migrate", verbosity=0)
     control_key = secrets.token_urlsafe(16)
@@ -207,17 +205,9 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
     started = time.monotonic()
     sim_url, edge_port, sim_pid = start_sim(stack, args, tmp, control_key)
     say(f"simulator ready in {time.monotonic() - started:.0f}s; listing its edge hosts (Palette's side) ...")
-    account = PaletteAccount.objects.create(name=f"bench-edge-{queue}", api_url=sim_url)
-    stack.callback(account.delete)
-    with PaletteClient(sim_url, API_KEY) as client:
-        sync.sync_projects(account, client)
-        for project in Project.objects.filter(account=account):
-            sync.sync_resource(account, client, "edgehosts", project)
+    account, _ = listed_account(stack, f"bench-edge-{queue}", sim_url, tmp / "edge-ca.pem", edge_port)
     hosts = EdgeHost.objects.filter(account=account, removed_at__isnull=True)
     total = hosts.count()
-    credential = EdgeCredential(account=account, selector="*", ca_pem=(tmp / "edge-ca.pem").read_text(), port=edge_port)
-    credential.set_password(EDGE_PASSWORD)
-    credential.save()
 
     say(f"{total} hosts listed; starting a worker and beat (interval {args.interval}s, tick {args.tick}s) ...")
     celery = [sys.executable, "-m", "celery", "-A", "config"]
@@ -295,6 +285,25 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> dict:
         {"median": round(statistics.median(ticks), 3), "max": round(max(ticks), 3)} if ticks else {}
     )
     return figures
+
+
+def listed_account(stack: ExitStack, name: str, sim_url: str, ca: Path, edge_port: int) -> tuple[object, object]:
+    """A new account on the simulator with its projects and edge hosts listed (Palette's side), and
+    one `*` edge credential trusting the simulator's CA; deleted when `stack` closes."""
+    from dashboard.models import EdgeCredential, PaletteAccount, Project
+    from palette_sync import sync
+    from palette_sync.client import PaletteClient
+
+    account = PaletteAccount.objects.create(name=name, api_url=sim_url)
+    stack.callback(account.delete)
+    with PaletteClient(sim_url, API_KEY) as client:
+        sync.sync_projects(account, client)
+        for project in Project.objects.filter(account=account):
+            sync.sync_resource(account, client, "edgehosts", project)
+    credential = EdgeCredential(account=account, selector="*", ca_pem=ca.read_text(), port=edge_port)
+    credential.set_password(EDGE_PASSWORD)
+    credential.save()
+    return account, credential
 
 
 def states(hosts: object, reach: dict) -> dict:

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.cpu import InThisThread  # noqa: E402 (after the path: the bench runs as a script)
-from bench.edge import API_KEY, EDGE_PASSWORD, ensure_postgres_database  # noqa: E402
+from bench.edge import API_KEY, EDGE_PASSWORD, ensure_postgres_database, listed_account  # noqa: E402
 from devtools import processes  # noqa: E402
 
 
@@ -85,23 +85,14 @@ def setup(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> list[dict]:
     django.setup()
     from django.core.management import call_command
 
-    from dashboard.models import EdgeCredential, EdgeHost, PaletteAccount, Project
-    from palette_sync import sync
-    from palette_sync.client import PaletteClient
+    from dashboard.models import EdgeHost
     from palette_sync.sync.edge_api import sealed
     from palette_sync.sync.edge_api.write import chunks
 
     call_command("migrate", verbosity=0)
     sim_url, edge_port = start_sim(stack, args, tmp)
-    account = PaletteAccount.objects.create(name=f"bench-edge-cpu-{secrets.token_hex(4)}", api_url=sim_url)
-    stack.callback(account.delete)
-    with PaletteClient(sim_url, API_KEY) as client:
-        sync.sync_projects(account, client)
-        for project in Project.objects.filter(account=account):
-            sync.sync_resource(account, client, "edgehosts", project)
-    credential = EdgeCredential(account=account, selector="*", ca_pem=(tmp / "edge-ca.pem").read_text(), port=edge_port)
-    credential.set_password(EDGE_PASSWORD)
-    credential.save()
+    name = f"bench-edge-cpu-{secrets.token_hex(4)}"
+    account, credential = listed_account(stack, name, sim_url, tmp / "edge-ca.pem", edge_port)
     hosts = EdgeHost.objects.filter(account=account, removed_at__isnull=True).order_by("id")
     targets = [[pk, address, str(credential.pk)] for pk, address in hosts.values_list("id", "host_address")]
     credentials = {str(credential.pk): sealed(credential)}
