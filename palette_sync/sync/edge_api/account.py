@@ -9,8 +9,8 @@ from dashboard.models import EdgeHost, PaletteAccount, SyncRun
 from palette_sync import edge
 from palette_sync.client import PaletteClient
 from palette_sync.sync.edge_api.cadence import RESOURCE
-from palette_sync.sync.edge_api.credentials import credentials_of, sealed, triage
-from palette_sync.sync.edge_api.probe import probe_batch, result_row
+from palette_sync.sync.edge_api.credentials import credentials_of, sealed
+from palette_sync.sync.edge_api.probe import probe_batch, triage
 from palette_sync.sync.edge_api.write import CHUNK, chunks, mark_recount, recount, write_results
 from palette_sync.sync.runs import Recorder
 
@@ -36,8 +36,7 @@ def sync_edge_api(account: PaletteAccount, client: PaletteClient) -> SyncRun:
         sites: set = set()
         for chunk in chunks(hosts.iterator(chunk_size=CHUNK), CHUNK):
             recorder.checkpoint()
-            settled, to_read = triage(chunk, credentials)
-            rows = [result_row(host["id"], outcome) for host, outcome in settled]
+            rows, to_read = triage(chunk, credentials)
             targets = [[host["id"], host["host_address"], str(credential.pk)] for host, credential in to_read]
             if targets:
                 used = {t[2] for t in targets}

@@ -1,7 +1,6 @@
 """Which edge credential reads which host, and what a probe batch carries of it (sealed)."""
 
 import json
-from collections.abc import Iterable
 
 from dashboard.models import EdgeCredential, PaletteAccount
 from palette_sync import edge
@@ -19,23 +18,6 @@ def credentials_of(account: PaletteAccount) -> list[EdgeCredential]:
 def credential_for(labels: dict, credentials: list[EdgeCredential]) -> EdgeCredential | None:
     """The most specific credential whose selector matches the host's labels."""
     return next((c for c in credentials if c.matches(labels if isinstance(labels, dict) else {})), None)
-
-
-def triage(
-    hosts: Iterable[dict], credentials: list[EdgeCredential]
-) -> tuple[list[tuple[dict, edge.EdgeProbe]], list[tuple[dict, EdgeCredential]]]:
-    """Hosts (with "host_address" and "labels") split into those that must not be contacted, with
-    their outcome (no credential matches, no usable address), and those to read, with the most
-    specific credential that matches each (`credentials` as `credentials_of` orders them)."""
-    settled, to_read = [], []
-    for host in hosts:
-        credential = credential_for(labels_of(host), credentials)
-        outcome = edge.unprobeable(host["host_address"], credential)
-        if outcome is None:
-            to_read.append((host, credential))
-        else:
-            settled.append((host, outcome))
-    return settled, to_read
 
 
 def sealed(credential: EdgeCredential) -> dict:

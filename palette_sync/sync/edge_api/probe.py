@@ -1,9 +1,30 @@
 """Probing one batch of hosts through their own API: no database (a site worker has none)."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 
+from dashboard.models import EdgeCredential
 from palette_sync import edge
-from palette_sync.sync.edge_api.credentials import unsealed
+from palette_sync.sync.edge_api.credentials import credential_for, labels_of, unsealed
+
+
+def triage(
+    hosts: Iterable[dict], credentials: list[EdgeCredential]
+) -> tuple[list[list], list[tuple[dict, EdgeCredential]]]:
+    """Hosts (with "id", "host_address" and "labels") split into the result rows of those that must
+    not be contacted (no credential matches, no usable address), settled without a probe, and those
+    to read, each with the most specific credential that matches it (`credentials` as
+    `credentials_of` orders them)."""
+    settled, to_read = [], []
+    for host in hosts:
+        credential = credential_for(labels_of(host), credentials)
+        outcome = edge.unprobeable(host["host_address"], credential)
+        if outcome is None:
+            to_read.append((host, credential))
+        else:
+            settled.append(result_row(host["id"], outcome))
+    return settled, to_read
 
 
 def probe_batch(payload: dict) -> dict:

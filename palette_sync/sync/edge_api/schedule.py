@@ -14,8 +14,8 @@ from django.utils import timezone
 from dashboard.models import EdgeHost, PaletteAccount, SyncRun
 from palette_sync.client import ClientStats
 from palette_sync.sync.edge_api.cadence import RESOURCE, lease
-from palette_sync.sync.edge_api.credentials import credentials_of, sealed, triage
-from palette_sync.sync.edge_api.probe import result_row
+from palette_sync.sync.edge_api.credentials import credentials_of, sealed
+from palette_sync.sync.edge_api.probe import triage
 from palette_sync.sync.edge_api.write import chunks, deliver
 from palette_sync.sync.runs import Recorder
 
@@ -48,7 +48,7 @@ def plan(account: PaletteAccount, now: datetime | None = None) -> Plan:
     for host, credential in to_read:
         queues.setdefault(queue_for(host["site"]), []).append(host | {"credential": str(credential.pk)})
     if settled:
-        deliver({"account": account.pk, "run": result.run, "results": [result_row(h["id"], o) for h, o in settled]})
+        deliver({"account": account.pk, "run": result.run, "results": settled})
     for queue, due in queues.items():
         pace(due, now)
         for batch in chunks(due, settings.PALETTE_EDGE_BATCH):
