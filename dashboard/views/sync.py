@@ -3,10 +3,10 @@ how fresh each source is, and how far a running listing has got, kept current by
 
 Everything is read from SyncScope (a row per scope, kept by the sync), judged in SQL (`judged`:
 ok, stale, partial, failed or pending), so a thousand scopes cost what ten do: one aggregate per
-account and source (the summary and the per-source table), the banner's query
-(dashboard/freshness.py), one page of scopes (problems and running listings first, PER_PAGE at a
-time) with their last runs, and one small aggregate for the version. A poll whose version is the
-one the page shows gets 204 No Content; SyncRun is never aggregated.
+account, source and state (the summary, the per-source table and the page's version), the banner's
+query (dashboard/freshness.py, the whole page only), and one page of scopes (problems and running
+listings first, PER_PAGE at a time) with their last runs. A poll whose version is the one the page
+shows gets 204 No Content after the aggregate alone; SyncRun is never aggregated.
 """
 
 import hashlib
@@ -21,9 +21,9 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import labels
-from dashboard.access import EVERYTHING, Scope, scope_of
+from dashboard.access import scope_of
 from dashboard.freshness import EVERYTHING as EVERY_SOURCE
-from dashboard.freshness import freshness, live_scopes, problem
+from dashboard.freshness import Freshness, freshness, live_scopes, problem
 from dashboard.lists import Counted
 from dashboard.models import SyncRun, SyncScope
 
@@ -82,48 +82,32 @@ def minute() -> int:
     return int(timezone.now().timestamp() // 60)
 
 
-def version(rows: Scope = EVERYTHING) -> str:
-    """A short digest of what the page shows: it moves when a run ends, a listing progresses or a scope
-    comes or goes, and once a minute so that ages and staleness move on. One aggregate over SyncScope."""
-    seen = live_scopes(EVERY_SOURCE, rows).aggregate(
-        finished=Max("last_finished_at"),
-        items=Sum("progress_items"),
-        total=Sum("progress_total"),
-        running=Count("running_since"),
-        since=Max("running_since"),
-        scopes=Count("id"),
-        newest=Max("id"),
-    )
-    text = repr(sorted(seen.items())) + f"|{minute()}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 @require_GET
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def sync_status(request: HttpRequest) -> HttpResponse:
     """The sync page, or its polled `#sync-status` partial (204 when nothing changed since `v`)."""
     rows_seen = scope_of(request.user)
-    current = version(rows_seen)
     htmx = request.htmx
     partial = bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+    now = timezone.now()
+    stale_after = Freshness().stale_after
+    scopes = judged(live_scopes(EVERY_SOURCE, rows_seen), now, stale_after)
+    counted, current = sources(scopes)
     if partial and request.GET.get("v") == current:
         return HttpResponse(status=204)
     problems_only = request.GET.get("problems") == "1"
-    now = timezone.now()
-    fresh = freshness(EVERY_SOURCE, now, rows_seen)
-    scopes = judged(live_scopes(EVERY_SOURCE, rows_seen), now, fresh.stale_after)
-    counted = sources(scopes)
     if problems_only:
         scopes = scopes.filter(health__in=PROBLEMS)
     total = sum(s.problems if problems_only else s.scopes for s in counted)
     page = Counted(listed_first(scopes), PER_PAGE, total=total).get_page(request.GET.get("page"))
-    rows = [Row(scope, scope.health, problem(scope, now, fresh.stale_after)) for scope in page.object_list]
+    rows = [Row(scope, scope.health, problem(scope, now, stale_after)) for scope in page.object_list]
     with_runs(rows)
     query = "problems=1&" if problems_only else ""
     if page.number > 1:
         query += f"page={page.number}&"
     context = {
-        "freshness": fresh,
+        # The banner and "data as of" are outside the polled partial: only the whole page reads them.
+        "freshness": None if partial else freshness(EVERY_SOURCE, now, rows_seen),
         "summary": summary(counted),
         "sources": counted,
         "accounts": by_account(rows),
@@ -131,7 +115,7 @@ def sync_status(request: HttpRequest) -> HttpResponse:
         "problems_only": problems_only,
         "trigger": FAST if any(s.running for s in counted) else SLOW,
         "poll_query": f"{query}v={current}",
-        "stale_after": spoken(fresh.stale_after),
+        "stale_after": spoken(stale_after),
     }
     template = "dashboard/sync_status.html#status" if partial else "dashboard/sync_status.html"
     return render(request, template, context)
@@ -165,37 +149,51 @@ def listed_first(scopes: QuerySet) -> QuerySet:
     )
 
 
-def sources(scopes: QuerySet) -> list[Source]:
+def sources(scopes: QuerySet) -> tuple[list[Source], str]:
     """Per account and resource of the `judged` scopes: scopes, their states, running listings and
-    the oldest complete listing; one aggregate, whatever the number of scopes. In the sync's order."""
-    counts = {health: Count("id", filter=Q(health=health)) for health in HEALTHS}
+    the oldest complete listing, in the sync's order; and the page's version, a short digest of the
+    same figures that moves when a run ends, a listing progresses or a scope comes or goes, and once
+    a minute so that ages and staleness move on. One aggregate, whatever the number of scopes."""
     grouped = (
-        scopes.values("account_id", "account__name", "resource")
+        scopes.values("account_id", "account__name", "resource", "health")
         .annotate(
             n=Count("id"),
             running=Count("running_since"),
             as_of=Min("ok_started_at"),
             never=Count("id", filter=Q(ok_started_at__isnull=True)),
-            **counts,
+            finished=Max("last_finished_at"),
+            items=Sum("progress_items"),
+            total=Sum("progress_total"),
+            since=Max("running_since"),
+            newest=Max("id"),
         )
         .order_by()
     )
     order = {name: n for n, name in enumerate(SOURCES)}
-    return [
-        Source(
-            account=g["account__name"],
-            name=SOURCES.get(g["resource"], labels.readable(g["resource"])),
-            scopes=g["n"],
-            problems=sum(g[h] for h in PROBLEMS),
-            running=g["running"],
-            as_of=g["as_of"],
-            never=bool(g["never"]),
-            healths={h: g[h] for h in HEALTHS},
-        )
-        for g in sorted(
-            grouped, key=lambda g: (g["account__name"], g["account_id"], order.get(g["resource"], len(order)))
-        )
-    ]
+    found: dict[tuple, Source] = {}
+    seen = []
+    in_order = sorted(
+        grouped, key=lambda g: (g["account__name"], g["account_id"], order.get(g["resource"], len(order)), g["health"])
+    )
+    for g in in_order:
+        seen.append(sorted(g.items()))
+        source = found.get((g["account_id"], g["resource"]))
+        if source is None:
+            name = SOURCES.get(g["resource"], labels.readable(g["resource"]))
+            source = found[g["account_id"], g["resource"]] = Source(
+                account=g["account__name"], name=name, healths=dict.fromkeys(HEALTHS, 0)
+            )
+        source.scopes += g["n"]
+        source.running += g["running"]
+        source.never = source.never or bool(g["never"])
+        if g["as_of"] is not None and (source.as_of is None or g["as_of"] < source.as_of):
+            source.as_of = g["as_of"]
+        if g["health"] in HEALTHS:
+            source.healths[g["health"]] += g["n"]
+        if g["health"] in PROBLEMS:
+            source.problems += g["n"]
+    text = repr(seen) + f"|{minute()}"
+    return list(found.values()), hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def with_runs(rows: list[Row]) -> None:
