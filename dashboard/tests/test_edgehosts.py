@@ -411,6 +411,29 @@ def test_it_drops_bad_site_parameters(member: Client, fleet: dict, params: dict,
     assert response.status_code == 200 and note in body and "4 sites" in body
 
 
+def test_its_totals_are_read_once_in_the_banner_seconds(
+    member: Client, fleet: dict, account, project, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sum over every site is kept for PALETTE_BANNER_SECONDS per process and viewer scope, as
+    the lists' totals are; the page of sites itself is read on every request."""
+    from dashboard import freshness
+
+    settings.PALETTE_BANNER_SECONDS = 5
+    now = [1000.0]
+    monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(freshness, "_kept", {})
+    assert "8 hosts in 4 sites" in member.get(SITES).content.decode()
+    host(account, project, "new", site="kiosk-east", health="unhealthy")
+    refresh_counts(account, project, "edgehosts")
+    now[0] += 4.9
+    with CaptureQueriesContext(connection) as kept:
+        body = member.get(SITES).content.decode()
+    assert "8 hosts in 4 sites" in body and "kiosk-east" in body  # the totals kept, the rows fresh
+    assert not [q for q in kept.captured_queries if "SUM(" in q["sql"]]
+    now[0] += 0.2
+    assert "9 hosts in 5 sites" in member.get(SITES).content.decode()
+
+
 def test_it_pages_the_sites(member: Client, account, project) -> None:
     now = timezone.now()
     EdgeHost.objects.bulk_create(

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from dashboard import freshness
-from dashboard.access import scope_of
+from dashboard.access import Scope, scope_of
 from dashboard.filters import EdgeHostFilter
 from dashboard.lists import Counted, FleetList
 from dashboard.models import EdgeHost, SavedView, SiteSummary, TimelineEntry
@@ -317,6 +317,15 @@ def site_rollup(query: str = "") -> list[Site]:
     return [as_site(row) for row in site_rows(query)]
 
 
+def site_totals(rows: Scope) -> dict[str, int]:
+    """The sites and their hosts in every state, summed over the sync's per-site counts (SiteSummary).
+    Read as the lists' totals are (`kept`): a sum over every site is worth reading once in a few seconds."""
+    return rows.filter(SiteSummary.objects.filter(project__removed_at__isnull=True)).aggregate(
+        sites=Count("id"),
+        **{name: Coalesce(Sum(column), 0) for name, column in SUMMED.items()},
+    )
+
+
 @require_GET
 @vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def site_list(request: HttpRequest) -> HttpResponse:
@@ -327,10 +336,7 @@ def site_list(request: HttpRequest) -> HttpResponse:
     if len(query) > 200 or "\x00" in query:
         notes.append("That search is too long or holds a NUL character: ignored.")
         query = ""
-    totals = rows.filter(SiteSummary.objects.filter(project__removed_at__isnull=True)).aggregate(
-        sites=Count("id"),
-        **{name: Coalesce(Sum(column), 0) for name, column in SUMMED.items()},
-    )
+    totals = dict(freshness.kept(("sites", rows), lambda: site_totals(rows)))  # a copy: the kept one stays whole
     sites_count = totals.pop("sites")
     everywhere = Site("", **totals)
     number = request.GET.get("page", "1")
