@@ -204,6 +204,26 @@ def test_it_answers_a_poll_with_204_until_something_changes(
     assert done.status_code == 200 and 'hx-trigger="every 30s"' in body_of(done)
 
 
+def test_its_banner_says_what_the_other_pages_banner_says(member: Client, scopes: dict) -> None:
+    """The sync page reads its banner from its own aggregate; it names and counts the same problems,
+    as of the same listing, as `freshness` does for every other page."""
+    from dashboard.freshness import EVERYTHING, freshness
+
+    response = member.get(URL)
+    shown, expected = response.context["freshness"], freshness(EVERYTHING)
+    assert (
+        shown.problem_count
+        == expected.problem_count
+        == 3
+        == sum(dict(response.context["summary"])[h] for h in sync.PROBLEMS)
+    )
+    assert shown.as_of == expected.as_of and not shown.never_synced
+    named = [(p.scope.resource, p.why) for p in shown.problems]
+    assert named == [(p.scope.resource, p.why) for p in expected.problems] and len(named) == 3
+    body = body_of(response)
+    assert "acme · Events · retail-edge: the last sync failed: error number 0" in body
+
+
 def test_it_gives_a_history_restore_the_full_page(member: Client, scopes: dict) -> None:
     headers = {**HTMX, "HX-History-Restore-Request": "true"}
     body = body_of(member.get(URL, {"v": "stale"}, headers=headers))

@@ -23,7 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard import labels
 from dashboard.access import scope_of
 from dashboard.freshness import EVERYTHING as EVERY_SOURCE
-from dashboard.freshness import Freshness, freshness, live_scopes, problem
+from dashboard.freshness import JUDGED, SHOWN, Freshness, Problem, live_scopes, problem
 from dashboard.lists import Counted
 from dashboard.models import SyncRun, SyncScope
 
@@ -91,7 +91,7 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     partial = bool(htmx) and not htmx.history_restore_request and not htmx.boosted
     now = timezone.now()
     stale_after = Freshness().stale_after
-    scopes = judged(live_scopes(EVERY_SOURCE, rows_seen), now, stale_after)
+    scopes = judged_scopes = judged(live_scopes(EVERY_SOURCE, rows_seen), now, stale_after)
     counted, current = sources(scopes)
     if partial and request.GET.get("v") == current:
         return HttpResponse(status=204)
@@ -106,8 +106,8 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     if page.number > 1:
         query += f"page={page.number}&"
     context = {
-        # The banner and "data as of" are outside the polled partial: only the whole page reads them.
-        "freshness": None if partial else freshness(EVERY_SOURCE, now, rows_seen),
+        # The banner and "data as of" are outside the polled partial: only the whole page shows them.
+        "freshness": None if partial else banner(judged_scopes, counted, now, stale_after),
         "summary": summary(counted),
         "sources": counted,
         "accounts": by_account(rows),
@@ -134,6 +134,24 @@ def judged(scopes: QuerySet, now: datetime, stale_after: timedelta) -> QuerySet:
             default=Value("ok"),
         )
     )
+
+
+def banner(scopes: QuerySet, counted: list[Source], now: datetime, stale_after: timedelta) -> Freshness:
+    """The page's banner and "data as of" from its own aggregate, so they agree with its summary to
+    the scope: the oldest complete listing, the problems counted, and the first of them by name (a
+    query only when there are some). What `freshness` tells other pages, as of this request."""
+    result = Freshness(problem_count=sum(s.problems for s in counted))
+    result.as_of = min((s.as_of for s in counted if s.as_of), default=None)
+    result.never_synced = result.as_of is None
+    if result.problem_count:
+        named = (
+            scopes.filter(health__in=PROBLEMS)
+            .select_related("account", "project")
+            .only(*JUDGED, "resource", "account__name", "project__name")
+            .order_by("account__name", "resource", F("project__name").asc(nulls_first=True), "pk")[:SHOWN]
+        )
+        result.problems = [Problem(scope, problem(scope, now, stale_after)) for scope in named]
+    return result
 
 
 def listed_first(scopes: QuerySet) -> QuerySet:
