@@ -101,8 +101,9 @@ def banner(resources: tuple[str, ...], rows: Scope = ALL_ROWS) -> Freshness:
 
     Every page carries the banner; the sync changes what it says once a run ends, every few
     minutes. Reading it once in a few seconds instead of on every request takes its query and its
-    Python off most page views, and the banner is at most those seconds late. The sync page and
-    the health checks call `freshness` themselves: they tell the state as of the request.
+    Python off most page views, and the banner is at most those seconds late. The health checks
+    call `freshness` themselves, and the sync page reads its banner from its own aggregate
+    (dashboard/views/sync.py): they tell the state as of the request.
     """
     return kept(("banner", resources, rows), lambda: freshness(resources, rows=rows))
 
