@@ -56,8 +56,9 @@ def test_its_numbers_are_the_synced_fleets(member: Client, synced_fleet) -> None
 def test_its_counts_are_read_once_in_the_banner_seconds(
     member: Client, synced_fleet, settings: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The counts (two aggregates over FleetCount) are as read in the last PALETTE_BANNER_SECONDS per
-    process and viewer scope, as the banner is; the problem lists are read on every request."""
+    """The counts (two aggregates over FleetCount) and the chart's hourly samples are as read in the
+    last PALETTE_BANNER_SECONDS per process and viewer scope, as the banner is; the problem lists
+    are read on every request."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -75,7 +76,8 @@ def test_its_counts_are_read_once_in_the_banner_seconds(
     now[0] += 4.9
     with CaptureQueriesContext(connection) as kept:
         body = member.get(URL).content.decode()
-    assert len(first) - len(kept) == 2
+    assert len(first) - len(kept) == 3
+    assert not [q for q in kept.captured_queries if "dashboard_healthsample" in q["sql"]]
     live = Cluster.objects.filter(removed_at__isnull=True).count()
     assert f'<span class="n">{live}</span><span class="what">clusters' in body
     now[0] += 0.2

@@ -137,6 +137,7 @@ def overview(request: HttpRequest) -> HttpResponse:
                 ProfileUse.objects.filter(behind=True, cluster__removed_at__isnull=True), project="cluster__project"
             )
             .select_related("cluster", "cluster__project")
+            .defer("cluster__raw", "cluster__profiles", "cluster__project__raw")
             .order_by("cluster__name", "name")[:SHOWN]
         ),
         "behind_count": counts.by_value.get(("clusters", "behind"), {}).get("yes", 0),
@@ -153,7 +154,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         "project_tiles": group_tiles(counts, "clusters", "project"),
         "account_tiles": group_tiles(counts, "clusters", "account"),
         # The hourly samples are of the whole fleet: a user who sees part of it is not shown them.
-        "chart": chart(timezone.now()) if rows.everything else None,
+        # One sample an hour: drawn again at most every few seconds, as the counts are read (`kept`).
+        "chart": freshness.kept(("chart",), lambda: chart(timezone.now())) if rows.everything else None,
         "chart_hidden": not rows.everything,
     }
     return render(request, "dashboard/overview.html", context)
