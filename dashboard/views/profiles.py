@@ -44,9 +44,9 @@ VERSION_FIELDS = (
     "created_at",
     "removed_at",
     "kubernetes_version",
-    "account__name",
-    "project__name",
 )
+# A profile's owners by name, read with its version rows (no account and project objects per row).
+OWNER_NAMES = {"account_name": F("account__name"), "project_name": F("project__name")}
 LAGGING_FIELDS = (
     "profile_uid",
     "version",
@@ -122,7 +122,8 @@ class Profile:
 
 
 def group_versions(rows: Iterable[ClusterProfile], own: ClusterProfile | None = None) -> dict[Key, Profile]:
-    """Group version rows into profiles, newest version first, adoption as Palette reports it."""
+    """Group version rows (annotated with OWNER_NAMES) into profiles, newest version first, adoption
+    as Palette reports it."""
     grouped: dict[Key, list[ClusterProfile]] = defaultdict(list)
     for row in rows:
         grouped[(row.account_id, row.project_id, row.name)].append(row)
@@ -130,9 +131,8 @@ def group_versions(rows: Iterable[ClusterProfile], own: ClusterProfile | None = 
     for key, group in grouped.items():
         group.sort(key=lambda r: (version_key(r.version), r.created_at or timezone.now()), reverse=True)
         latest = next((r.latest_version for r in group if r.latest_version), "")
-        first = group[0]
-        project = first.project.name if first.project_id else ""
-        profile = profiles[key] = Profile(key, latest, first.account.name, project)
+        first = group[0]  # annotated with OWNER_NAMES
+        profile = profiles[key] = Profile(key, latest, first.account_name, first.project_name or "")
         for row in group:
             mine = own is not None and row.pk == own.pk
             profile.versions.append(Version(row, bool(latest) and row.version == latest, row.cluster_count, mine))
@@ -145,10 +145,11 @@ def load_profiles(rows: QuerySet, keys: list[Key]) -> dict[Key, Profile]:
         return {}
     wanted = set(keys)
     versions = (
-        rows.select_related("account", "project")
+        rows.select_related(None)
         .order_by()
         .filter(account_id__in={k[0] for k in keys}, name__in={k[2] for k in keys})
         .only(*VERSION_FIELDS)
+        .annotate(**OWNER_NAMES)
     )
     return group_versions(r for r in versions if (r.account_id, r.project_id, r.name) in wanted)
 
@@ -349,7 +350,7 @@ def profile_detail(request: HttpRequest, uid: str) -> HttpResponse:
     own = get_synced_or_404(rows.filter(ClusterProfile.objects.select_related("project", "account")), uid)
     siblings = ClusterProfile.objects.filter(
         Q(removed_at__isnull=True) | Q(pk=own.pk), account_id=own.account_id, name=own.name, project_id=own.project_id
-    ).select_related("project", "account")
+    ).annotate(**OWNER_NAMES)
     profile = group_versions(siblings.defer("raw", "in_use_clusters"), own=own)[
         (own.account_id, own.project_id, own.name)
     ]
