@@ -32,6 +32,7 @@ PER_PAGE = 50  # scopes listed a page at a time: problems and running listings f
 ERRORS_SHOWN, ERRORS_KEPT = 3, 20
 HEALTHS = ("ok", "stale", "partial", "failed")
 PROBLEMS = ("stale", "partial", "failed")  # the states the freshness banner names (a scope's `why`)
+SCOPE_FIELDS = [f.name for f in SyncScope._meta.concrete_fields]
 SOURCES = {
     "projects": "Projects",
     "clusters": "Clusters",
@@ -160,7 +161,7 @@ def listed_first(scopes: QuerySet) -> QuerySet:
     urgent = Case(When(Q(health__in=PROBLEMS) | Q(running_since__isnull=False), then=0), default=1)
     return (
         scopes.select_related("account", "project")
-        .defer("project__raw", "account__ca_pem")
+        .only(*SCOPE_FIELDS, "account__name", "project__name")  # of the account and project: their names
         .order_by(
             urgent, "account__name", "account_id", order, "resource", F("project__name").asc(nulls_first=True), "pk"
         )
