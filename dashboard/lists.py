@@ -176,7 +176,11 @@ class FleetList(SingleTableMixin, TemplateView):
         return filterset
 
     def get_queryset(self) -> QuerySet:
-        return self.table_class._meta.model.objects.select_related("project", "account").order_by("name", "pk")
+        model = self.table_class._meta.model
+        own = [f.name for f in model._meta.concrete_fields]
+        # Of a row's project and account the tables show the names: not their JSON or sealed secrets.
+        rows = model.objects.select_related("project", "account").only(*own, "project__name", "account__name")
+        return rows.order_by("name", "pk")
 
     def chosen_columns(self) -> list[str]:
         return self.params.getlist("cols") or list(self.table_class.DEFAULT)

@@ -33,7 +33,7 @@ class ClusterList(FleetList):
     def get_queryset(self) -> QuerySet:
         uses = ProfileUse.objects.order_by("name")
         # No column shows the JSON documents (the profiles come from ProfileUse): a page need not read them.
-        clusters = super().get_queryset().defer("raw", "profiles", "project__raw", "account__ca_pem")
+        clusters = super().get_queryset().defer("raw", "profiles")
         return clusters.prefetch_related(Prefetch("profile_uses", queryset=uses, to_attr="uses"))
 
 

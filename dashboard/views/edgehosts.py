@@ -51,7 +51,7 @@ class EdgeHostList(FleetList):
 
     def get_queryset(self) -> QuerySet:
         # No column shows the JSON documents: a page of 200 hosts need not read them.
-        return super().get_queryset().defer("raw", "edge_facts", "project__raw")
+        return super().get_queryset().defer("raw", "edge_facts")
 
 
 edgehost_list = EdgeHostList.as_view()
