@@ -76,9 +76,7 @@ def freshness(resources: tuple[str, ...], now: datetime | None = None, rows: Sco
     )
     oldest = scopes.filter(ok_started_at__isnull=False).order_by("ok_started_at").values("pk")[:1]
     rows = list(
-        scopes.filter(troubled | Q(pk__in=Subquery(oldest)))
-        .select_related("account", "project")
-        .only(*JUDGED, "resource", "account__name", "project__name")  # what pages and `problem` read
+        as_named(scopes.filter(troubled | Q(pk__in=Subquery(oldest))))
         # Over every row the filter keeps, before the LIMIT: how many have a problem, and the oldest
         # complete listing (its scope is among them), for when there are more than we read.
         .annotate(troubled_count=Window(Count("id", filter=troubled)), oldest_at=Window(Min("ok_started_at")))
@@ -93,6 +91,11 @@ def freshness(resources: tuple[str, ...], now: datetime | None = None, rows: Sco
         result.as_of = min((s.ok_started_at for s in rows if s.ok_started_at), default=None)
     result.never_synced = result.as_of is None
     return result
+
+
+def as_named(scopes: QuerySet) -> QuerySet:
+    """`scopes` read for a banner: what `problem` reads and the names of their source, account and project."""
+    return scopes.select_related("account", "project").only(*JUDGED, "resource", "account__name", "project__name")
 
 
 def banner(resources: tuple[str, ...], rows: Scope = ALL_ROWS) -> Freshness:

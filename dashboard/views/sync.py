@@ -23,7 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard import labels
 from dashboard.access import scope_of
 from dashboard.freshness import EVERYTHING as EVERY_SOURCE
-from dashboard.freshness import JUDGED, SHOWN, Freshness, Problem, live_scopes, problem
+from dashboard.freshness import SHOWN, Freshness, Problem, as_named, live_scopes, problem
 from dashboard.lists import Counted
 from dashboard.models import SyncRun, SyncScope
 
@@ -145,12 +145,9 @@ def banner(scopes: QuerySet, counted: list[Source], now: datetime, stale_after: 
     result.as_of = min((s.as_of for s in counted if s.as_of), default=None)
     result.never_synced = result.as_of is None
     if result.problem_count:
-        named = (
-            scopes.filter(health__in=PROBLEMS)
-            .select_related("account", "project")
-            .only(*JUDGED, "resource", "account__name", "project__name")
-            .order_by("account__name", "resource", F("project__name").asc(nulls_first=True), "pk")[:SHOWN]
-        )
+        named = as_named(scopes.filter(health__in=PROBLEMS)).order_by(
+            "account__name", "resource", F("project__name").asc(nulls_first=True), "pk"
+        )[:SHOWN]
         result.problems = [Problem(scope, problem(scope, now, stale_after)) for scope in named]
     return result
 
