@@ -72,11 +72,14 @@ class Source:
     account: str
     name: str
     scopes: int = 0
-    problems: int = 0
     running: int = 0
     as_of: datetime | None = None
     never: bool = False
     healths: dict[str, int] = field(default_factory=dict)  # scopes in each of HEALTHS
+
+    @property
+    def problems(self) -> int:
+        return sum(self.healths.get(h, 0) for h in PROBLEMS)
 
 
 def minute() -> int:
@@ -92,15 +95,14 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     partial = bool(htmx) and not htmx.history_restore_request and not htmx.boosted
     now = timezone.now()
     stale_after = Freshness().stale_after
-    scopes = judged_scopes = judged(live_scopes(EVERY_SOURCE, rows_seen), now, stale_after)
+    scopes = judged(live_scopes(EVERY_SOURCE, rows_seen), now, stale_after)
     counted, current = sources(scopes)
     if partial and request.GET.get("v") == current:
         return HttpResponse(status=204)
     problems_only = request.GET.get("problems") == "1"
-    if problems_only:
-        scopes = scopes.filter(health__in=PROBLEMS)
+    listed = scopes.filter(health__in=PROBLEMS) if problems_only else scopes
     total = sum(s.problems if problems_only else s.scopes for s in counted)
-    page = Counted(listed_first(scopes), PER_PAGE, total=total).get_page(request.GET.get("page"))
+    page = Counted(listed_first(listed), PER_PAGE, total=total).get_page(request.GET.get("page"))
     rows = [Row(scope, scope.health, problem(scope, now, stale_after)) for scope in page.object_list]
     with_runs(rows)
     query = "problems=1&" if problems_only else ""
@@ -108,7 +110,7 @@ def sync_status(request: HttpRequest) -> HttpResponse:
         query += f"page={page.number}&"
     context = {
         # The banner and "data as of" are outside the polled partial: only the whole page shows them.
-        "freshness": None if partial else banner(judged_scopes, counted, now, stale_after),
+        "freshness": None if partial else banner(scopes, counted, now, stale_after),
         "summary": summary(counted),
         "sources": counted,
         "accounts": by_account(rows),
@@ -206,8 +208,6 @@ def sources(scopes: QuerySet) -> tuple[list[Source], str]:
             source.as_of = g["as_of"]
         if g["health"] in HEALTHS:
             source.healths[g["health"]] += g["n"]
-        if g["health"] in PROBLEMS:
-            source.problems += g["n"]
     text = repr(seen) + f"|{minute()}"
     return list(found.values()), hashlib.sha256(text.encode()).hexdigest()[:16]
 
