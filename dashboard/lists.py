@@ -94,6 +94,13 @@ def total(counts: QuerySet) -> int | None:
     return counts.aggregate(total=Sum("count"))["total"]
 
 
+def with_names(rows: QuerySet, *relations: str) -> QuerySet:
+    """`rows` with each of `relations` read along, but only its name: what pages show of a row's
+    project and account (not their JSON documents or sealed secrets)."""
+    own = [f.name for f in rows.model._meta.concrete_fields]
+    return rows.select_related(*relations).only(*own, *(f"{relation}__name" for relation in relations))
+
+
 class Counted(Paginator):
     """A paginator told its total (the caller has it from a count it needed anyway): no COUNT(*)."""
 
@@ -176,11 +183,7 @@ class FleetList(SingleTableMixin, TemplateView):
         return filterset
 
     def get_queryset(self) -> QuerySet:
-        model = self.table_class._meta.model
-        own = [f.name for f in model._meta.concrete_fields]
-        # Of a row's project and account the tables show the names: not their JSON or sealed secrets.
-        rows = model.objects.select_related("project", "account").only(*own, "project__name", "account__name")
-        return rows.order_by("name", "pk")
+        return with_names(self.table_class._meta.model.objects.all(), "project", "account").order_by("name", "pk")
 
     def chosen_columns(self) -> list[str]:
         return self.params.getlist("cols") or list(self.table_class.DEFAULT)

@@ -24,7 +24,7 @@ from dashboard import labels
 from dashboard.access import scope_of
 from dashboard.freshness import EVERYTHING as EVERY_SOURCE
 from dashboard.freshness import SHOWN, Freshness, Problem, as_named, live_scopes, problem
-from dashboard.lists import Counted
+from dashboard.lists import Counted, with_names
 from dashboard.models import SyncRun, SyncScope
 
 FAST, SLOW = "every 2s", "every 30s"  # while something runs / when idle
@@ -32,7 +32,6 @@ PER_PAGE = 50  # scopes listed a page at a time: problems and running listings f
 ERRORS_SHOWN, ERRORS_KEPT = 3, 20
 HEALTHS = ("ok", "stale", "partial", "failed")
 PROBLEMS = ("stale", "partial", "failed")  # the states the freshness banner names (a scope's `why`)
-SCOPE_FIELDS = [f.name for f in SyncScope._meta.concrete_fields]
 SOURCES = {
     "projects": "Projects",
     "clusters": "Clusters",
@@ -158,12 +157,8 @@ def listed_first(scopes: QuerySet) -> QuerySet:
     """Problems and running listings first; then by account, sources in sync order, tenant first, project."""
     order = Case(*(When(resource=name, then=n) for n, name in enumerate(SOURCES)), default=len(SOURCES))
     urgent = Case(When(Q(health__in=PROBLEMS) | Q(running_since__isnull=False), then=0), default=1)
-    return (
-        scopes.select_related("account", "project")
-        .only(*SCOPE_FIELDS, "account__name", "project__name")  # of the account and project: their names
-        .order_by(
-            urgent, "account__name", "account_id", order, "resource", F("project__name").asc(nulls_first=True), "pk"
-        )
+    return with_names(scopes, "account", "project").order_by(
+        urgent, "account__name", "account_id", order, "resource", F("project__name").asc(nulls_first=True), "pk"
     )
 
 
