@@ -196,8 +196,11 @@ def with_retry_after(app: Callable, value: str) -> Callable:
 
 
 def test_it_waits_as_long_as_retry_after_says(fleet: Fleet) -> None:
-    app = make_app(fleet, faults=FaultConfig(storm_seconds=0.3))  # every request is 429 for 0.3 s
+    app = make_app(fleet)
     with in_process(with_retry_after(app, "1")) as client:
+        # Every request is 429 for 0.3 s from now: started with the timing, so that a slow start of
+        # the client on a loaded machine cannot use the storm up before the first request.
+        app.faults.update({"storm_seconds": 0.3})
         started = time.monotonic()
         client.user_info()
     assert 1.0 <= time.monotonic() - started < 1.5
