@@ -28,6 +28,12 @@ class Listing:
     Items are de-duplicated by uid; a repeated `continue` token ends the listing; the rows are
     compared with `listmeta.count` (REFERENCE.md 4: public clients saw all three go wrong).
 
+    The count "may drift while paging" (REFERENCE.md 4): an entry recorded while the pages are read
+    (an audit Palette writes late into the window) raises it, and the newcomer may land on a page
+    already read. The rows are therefore held to the smaller of the first and the last count: every
+    row that existed when the listing began must arrive; a newcomer comes with the next listing
+    (timeline: the overlap; inventories: the next poll).
+
     Each page tells the rate budget how many pages the chain has left (from `listmeta.count`), so
     that the longest chains of a family go first and all of them end together (palette_sync.throttle).
     `by_pages_left=False` leaves a chain in arrival order, for listings cut into pieces that are
@@ -51,14 +57,22 @@ class Listing:
         self.by_pages_left = by_pages_left
         self.rows = self.pages = self.duplicates = 0
         self.count: int | None = None  # the last listmeta.count seen
+        self.first_count: int | None = None  # listmeta.count of the first page
         self.problems: list[str] = []
         self.finished = False
         self._started = False
 
     @property
+    def promised(self) -> int | None:
+        """The rows `listmeta.count` promised: the smaller of its first and last values (see the class)."""
+        counts = [c for c in (self.first_count, self.count) if c is not None]
+        return min(counts) if counts else None
+
+    @property
     def shortfall(self) -> int:
         """Rows promised by `listmeta.count` that never arrived."""
-        return max(0, self.count - self.rows) if self.count is not None and self.finished else 0
+        promised = self.promised
+        return max(0, promised - self.rows) if promised is not None and self.finished else 0
 
     @property
     def pages_left(self) -> int | None:
@@ -94,6 +108,8 @@ class Listing:
                 self.pages += 1
                 yield from self._new_items(page["items"], seen_uids)
                 token, self.count = page["continue"], page["count"] if page["count"] is not None else self.count
+                if self.first_count is None:
+                    self.first_count = page["count"]
                 if not token:
                     break
                 if token in seen_tokens:
@@ -124,7 +140,7 @@ class Listing:
     def _finish(self) -> None:
         self.finished = True
         if self.shortfall:
-            self.problems.append(f"{self.rows} rows where listmeta.count promised {self.count}")
+            self.problems.append(f"{self.rows} rows where listmeta.count promised {self.promised}")
         if not self.problems:
             return
         message = f"{self.method} {self.path} incomplete: " + "; ".join(self.problems)

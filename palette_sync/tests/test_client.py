@@ -28,6 +28,7 @@ from palette_sync.errors import (
     PaletteTimeout,
     PaletteWriteRefused,
 )
+from palette_sync.sync.timeline import rfc3339
 from palette_sync.throttle import RedisThrottle, family_for
 
 KEY = "test-api-key"
@@ -260,6 +261,28 @@ def test_it_reports_rows_missing_against_listmeta_count(fleet: Fleet) -> None:
         rows = list(listing)
     assert listing.shortfall > 0 and listing.rows == len(rows) == listing.count - listing.shortfall
     assert not listing.complete and "listmeta.count" in listing.problems[0]
+
+
+def test_an_entry_recorded_while_paging_is_left_to_the_next_listing_not_called_a_loss() -> None:
+    # Newest first, an audit recorded into the window after the first page pushes every row down
+    # by one: the second page starts with a row already read, and listmeta.count grows by one.
+    busy = generate_fleet(seed=11, projects=2, clusters=10, edge_hosts=2, audits=200)
+    log = busy.audits
+    newest = log.ts[-1]
+    window = {"startTime": rfc3339(datetime.fromtimestamp(log.ts[0] - 1, UTC))}
+    window["endTime"] = rfc3339(datetime.fromtimestamp(newest + 60, UTC))
+    with in_process(make_app(busy)) as client:
+        listing = client.paginate("/v1/audits", method="GET", params=window)
+        rows = iter(listing)
+        read = [next(rows)]
+        before = len(log)
+        late = log.append(newest, log.project[-1], log.serial[-1], log.code[-1], log.actor[-1])
+        read.extend(rows)
+    uids = {r["metadata"]["uid"] for r in read}
+    assert listing.first_count == before and listing.count == before + 1
+    assert listing.duplicates == 1 and len(uids) == len(read) == before
+    assert log.uid(late) not in uids
+    assert listing.complete and listing.shortfall == 0
 
 
 def test_it_drops_rows_seen_twice(fleet: Fleet) -> None:
