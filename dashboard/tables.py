@@ -1,15 +1,13 @@
 """Sortable tables of the inventory lists (django-tables2). Cells show readable values; every state
 has its icon and text beside its colour; unknown reads "unknown", never 0."""
 
-import functools
-import re
 from urllib.parse import urlencode
 
 import django_tables2 as tables
-from django.urls import get_script_prefix, reverse
 
 from dashboard import labels, markup
 from dashboard.labels import held
+from dashboard.links import detail_url, list_url
 from dashboard.models import Cluster, EdgeHost
 from dashboard.templatetags.fleet import badge, when
 
@@ -67,29 +65,6 @@ class FleetTable(tables.Table):
 
     def render_removed_at(self, value: object) -> str:
         return when(value, empty="")
-
-
-def list_url(name: str) -> str:
-    """A list page's path, reversed once per script prefix: rows link to their filtered lists many times a page."""
-    return reversed_once(name, get_script_prefix())
-
-
-def detail_url(name: str, uid: str) -> str:
-    """A row's page: the path reversed once per script prefix with the uid put in, for a uid of
-    letters, digits, "-" and "_" (Palette's are hex), which reverse() would not quote; else reverse()."""
-    if not PLAIN_UID.fullmatch(uid):
-        return reverse(name, args=[uid])
-    head, _, tail = reversed_once(name, get_script_prefix(), UID_MARK).rpartition(UID_MARK)
-    return head + uid + tail
-
-
-@functools.cache
-def reversed_once(name: str, prefix: str, *args: str) -> str:
-    return reverse(name, args=args)
-
-
-UID_MARK = "0uid0"  # stands for the uid in a reversed path
-PLAIN_UID = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def iso(value: object) -> str:

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.cells import cell_renderers
+from dashboard.links import detail_url
 from dashboard.models import EdgeHost
-from dashboard.tables import ClusterTable, EdgeHostTable, detail_url
+from dashboard.tables import ClusterTable, EdgeHostTable
 from dashboard.tests.factories import AccountFactory, ClusterFactory, EdgeHostFactory
 
 pytestmark = pytest.mark.django_db

@@ -337,6 +337,24 @@ def test_it_links_each_subject_to_its_page(member: Client, account: PaletteAccou
     assert f'href="{URL}?subject=a/b"' in body
 
 
+def test_it_names_each_subject_kind_and_what_is_missing(member: Client, account: PaletteAccount) -> None:
+    entries(account, 1, subject_kind="spectrocluster", subject_uid=CLUSTER_UID, subject_name="store-1")
+    entries(account, 1, start=1, subject_kind="edgehost", subject_uid="edge-1", subject_name="")
+    entries(account, 1, start=2, subject_kind="clusterprofile", subject_uid="prof-1", subject_name="edge-base")
+    entries(account, 1, start=3, subject_kind="api_key", subject_uid="", subject_name="", severity="", actor="")
+    rows = {
+        tr.split('"', 1)[0]: tr
+        for tr in member.get(URL).content.decode().split('<tr class="kind-')[1:]  # one per entry: kinds in turn
+    }
+    assert '>store-1</a> <small class="muted">cluster</small>' in rows["audit"]
+    assert '>edge-1</a> <small class="muted">edge host</small>' in rows["event"]  # no name: its uid
+    assert '>edge-base</a> <small class="muted">cluster profile</small>' in rows["transition"]
+    edge = rows["edge"]
+    assert '<td class="subject">— <small class="muted">api key</small></td>' in edge
+    assert '<td class="actor">—</td>' in edge and '<td><span class="muted">—</span></td>' in edge  # no severity
+    assert "Edge" in edge and "tone-" in edge  # the kind as a badge, text beside its colour
+
+
 def test_it_saves_and_lists_views(operator: Client, timeline_rows: list) -> None:
     body = operator.get(URL, {"kind": "audit", "before": "x"}).content.decode()
     assert 'name="query" value="kind=audit" form="save-view"' in body

@@ -80,7 +80,7 @@ def edgehost_detail(request: HttpRequest, uid: str) -> HttpResponse:
         "edge_groups": fact_groups(facts, EDGE_GROUPS),
         "edge_read_at": moment(facts.get("readAt")),
         "timeline": timeline,
-        "timeline_rows": TIMELINE_ROWS,
+        "timeline_limit": TIMELINE_ROWS,
         "freshness": freshness.banner(freshness.EDGE_HOSTS, rows=rows),
     }
     return render(request, "dashboard/edgehost_detail.html", context)
