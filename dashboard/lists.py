@@ -86,6 +86,7 @@ class FleetPaginator(Paginator):
             self.__dict__["count"] = len(ids)  # cached_property's slot: no COUNT(*)
         rows = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
         records = [rows[pk] for pk in ids if pk in rows]
+        self.rows.table.attach(records)
         return self._get_page(BoundRows(records, table=self.rows.table), number, self)
 
 
@@ -279,6 +280,7 @@ class FleetList(SingleTableMixin, TemplateView):
         return response
 
     def csv_rows(self, out: csv.writer, records: list, columns: list) -> Iterator[str]:
+        self.table_class.attach(records)
         table = self.table_class(
             records, exclude=[c for c in self.table_class.base_columns if c not in {column.name for column in columns}]
         )

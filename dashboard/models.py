@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Max
@@ -589,6 +590,8 @@ class SavedView(models.Model):
 
     @classmethod
     def visible_to(cls, user: object, page: str) -> list["SavedView"]:
-        """The user's own views of `page` and the shared ones, own first."""
+        """The user's own views of `page` and the shared ones, own first; each with its owner's
+        `owner_name` (a name, not a user object: every list page reads these)."""
         views = cls.objects.filter(page=page).filter(models.Q(owner=user) | models.Q(shared=True))
-        return sorted(views.select_related("owner"), key=lambda v: (v.owner_id != user.pk, v.name.lower()))
+        named = views.annotate(owner_name=models.F(f"owner__{get_user_model().USERNAME_FIELD}"))
+        return sorted(named, key=lambda v: (v.owner_id != user.pk, v.name.lower()))

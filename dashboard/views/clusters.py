@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -11,7 +11,7 @@ from dashboard import freshness
 from dashboard.access import scope_of
 from dashboard.filters import ClusterFilter
 from dashboard.lists import FleetList
-from dashboard.models import Cluster, EdgeHost, ProfileUse, SavedView, TimelineEntry
+from dashboard.models import Cluster, EdgeHost, SavedView, TimelineEntry
 from dashboard.tables import ClusterTable
 from dashboard.views.common import get_synced_or_404
 
@@ -31,10 +31,9 @@ class ClusterList(FleetList):
     counted_resource = "clusters"
 
     def get_queryset(self) -> QuerySet:
-        uses = ProfileUse.objects.order_by("name")
-        # No column shows the JSON documents (the profiles come from ProfileUse): a page need not read them.
-        clusters = super().get_queryset().defer("raw", "profiles")
-        return clusters.prefetch_related(Prefetch("profile_uses", queryset=uses, to_attr="uses"))
+        # No column shows the JSON documents (the profiles come from ProfileUse, ClusterTable.attach):
+        # a page need not read them.
+        return super().get_queryset().defer("raw", "profiles")
 
 
 cluster_list = ClusterList.as_view()
