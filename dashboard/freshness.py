@@ -119,8 +119,8 @@ def kept[T](key: Hashable, read: Callable[[], T]) -> T:
     """`read()`, read again at most every PALETTE_BANNER_SECONDS per process (0: on every call).
 
     For what the sync writes and changes once a run ends: the banner, the accounts, projects and
-    counted values the lists' filters offer, an unfiltered list's total, the site roll-up's totals,
-    the overview's counts and its chart of hourly samples.
+    counted values the lists' filters offer, a list's total (per viewer scope and filters), the
+    site roll-up's totals, the overview's counts and its chart of hourly samples.
     Reading them once in a few seconds takes their queries off most page views; a new project,
     value or count shows those seconds late.
     """

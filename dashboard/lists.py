@@ -31,6 +31,7 @@ from dashboard.models import FleetCount, SavedView
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
+NOT_FILTERS = {"page", "per_page", "sort", "cols", "export"}  # a list's parameters that do not narrow it
 
 
 class FleetPaginator(Paginator):
@@ -204,8 +205,11 @@ class FleetList(SingleTableMixin, TemplateView):
     def get_table_pagination(self, table: Table) -> dict:
         filtered = self.filtered()
         total = self.unfiltered_total() if not filtered else None
-        # Unfiltered, and no total kept by the sync (the profile list): its count is kept as that total is.
-        kept_as = ("count", type(self).__name__, scope_of(self.request.user)) if not filtered else None
+        # A count the sync does not keep (a filtered list, the profile list) is kept as that total is:
+        # read at most every PALETTE_BANNER_SECONDS per viewer scope and filters (paging through a
+        # filtered list counts it once).
+        applied = tuple(sorted((k, tuple(v)) for k, v in self.filterset.data.lists() if k not in NOT_FILTERS))
+        kept_as = ("count", type(self).__name__, scope_of(self.request.user), applied)
         return {
             "per_page": int(self.params.get("per_page", PER_PAGE)),
             "paginator_class": functools.partial(FleetPaginator, total=total, kept_as=kept_as),

@@ -124,6 +124,45 @@ def test_its_choices_and_total_are_read_once_in_the_banner_seconds(
     assert "new-project" in body and "61 clusters" in body
 
 
+def test_a_filtered_count_is_kept_per_filter_for_the_banner_seconds(
+    member: Client, fleet: PaletteAccount, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paging through a filtered list counts its matches once in PALETTE_BANNER_SECONDS; another
+    filter is counted on its own; the rows are read afresh on every request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dashboard import freshness
+
+    settings.PALETTE_BANNER_SECONDS = 5
+    now = [1000.0]
+    monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(freshness, "_kept", {})
+    unhealthy = {"health": Cluster.UNHEALTHY, "per_page": "5", "sort": "name"}
+
+    def counts(query: dict) -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as seen:
+            body = member.get(URL, query).content.decode()
+        return body, sum("COUNT(" in q["sql"] and '"dashboard_cluster"' in q["sql"] for q in seen.captured_queries)
+
+    body, counted = counts(unhealthy)
+    assert "15 clusters" in body and counted == 1
+    project = fleet.project_set.get(uid="p1")
+    Cluster.objects.bulk_create(
+        [ClusterFactory.build(project=project, uid="c000a", name="store-000a", health=Cluster.UNHEALTHY)]
+    )
+    now[0] += 4.9
+    body, counted = counts({**unhealthy, "page": "2"})
+    assert "15 clusters" in body and counted == 0  # the count kept
+    body, counted = counts(unhealthy)
+    assert "store-000a" in body and counted == 0  # the rows fresh
+    body, counted = counts({**unhealthy, "cloud_type": "aws", "per_page": "2"})
+    assert counted == 1  # another filter: its own count
+    now[0] += 0.2
+    body, counted = counts(unhealthy)
+    assert "16 clusters" in body and counted == 1
+
+
 def test_it_renders_only_the_table_for_htmx(member: Client, fleet: PaletteAccount) -> None:
     response = member.get(URL, {"q": "store-01"}, headers={"HX-Request": "true"})
     body = response.content.decode()
