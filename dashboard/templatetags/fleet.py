@@ -78,8 +78,12 @@ SUBJECT_PAGES = {
     "edgehost": "dashboard:edgehost_detail",
     "clusterprofile": "dashboard:profile_detail",
 }
-SUBJECT_WORDS = {"cluster": "cluster", "spectrocluster": "cluster", "clusterprofile": "cluster profile"}
-SUBJECT_WORDS["edgehost"] = "edge host"
+SUBJECT_WORDS = {
+    "cluster": "cluster",
+    "spectrocluster": "cluster",
+    "edgehost": "edge host",
+    "clusterprofile": "cluster profile",
+}
 MUTED_DASH = '<span class="muted">—</span>'
 
 
