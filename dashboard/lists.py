@@ -31,7 +31,6 @@ from dashboard.models import FleetCount, SavedView
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
-NOT_FILTERS = {"page", "per_page", "sort", "cols", "export"}  # a list's parameters that do not narrow it
 
 
 class FleetPaginator(Paginator):
@@ -208,7 +207,7 @@ class FleetList(SingleTableMixin, TemplateView):
         # A count the sync does not keep (a filtered list, the profile list) is kept as that total is:
         # read at most every PALETTE_BANNER_SECONDS per viewer scope and filters (paging through a
         # filtered list counts it once).
-        applied = tuple(sorted((k, tuple(v)) for k, v in self.filterset.data.lists() if k not in NOT_FILTERS))
+        applied = tuple((name, tuple(self.filterset.data.getlist(name))) for name in sorted(self.filterset.filters))
         kept_as = ("count", type(self).__name__, scope_of(self.request.user), applied)
         return {
             "per_page": int(self.params.get("per_page", PER_PAGE)),

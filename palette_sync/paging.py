@@ -57,7 +57,7 @@ class Listing:
         self.by_pages_left = by_pages_left
         self.rows = self.pages = self.duplicates = 0
         self.count: int | None = None  # the last listmeta.count seen
-        self.first_count: int | None = None  # listmeta.count of the first page
+        self.first_count: int | None = None  # the first listmeta.count seen
         self.problems: list[str] = []
         self.finished = False
         self._started = False

@@ -145,7 +145,6 @@ def sync_rows(rows: list) -> str:
 
 def sync_row(row: object) -> str:
     scope, run = row.scope, row.scope.last_run
-    muted_dash = '<span class="muted">—</span>'
     project = markup.escape(scope.project.name) if scope.project else '<span class="muted">tenant</span>'
     status = badge(scope.last_status) if scope.last_status else badge("", "not finished yet")
     took = f" · took {markup.escape(row.duration)}" if row.duration else ""
@@ -177,7 +176,7 @@ def sync_row(row: object) -> str:
             f'<small class="muted">started {when(scope.running_since)}</small></div>'
         )
     else:
-        running = muted_dash
+        running = MUTED_DASH
     if row.errors:
         errors = "<ul>" + "".join(f"<li>{markup.escape(e)}</li>" for e in row.errors) + "</ul>"
         if row.more_errors:
@@ -186,7 +185,7 @@ def sync_row(row: object) -> str:
     elif row.health in ("failed", "partial"):
         errors = markup.escape(row.why)
     else:
-        errors = muted_dash
+        errors = MUTED_DASH
     return (
         f'<tr class="health-{markup.escape(row.health)}{" is-running" if scope.running_since else ""}">'
         f"<td>{markup.escape(row.source)}</td><td>{project}</td>"
