@@ -39,6 +39,7 @@ def renderer(table: object, bound_column: BoundColumn) -> Render:
     wanted, catch_all = signature(render)
     if not catch_all and not set(wanted) <= ARGUMENTS:  # tables2 then does not call it either
         return lambda row: None
+    resolve = resolver(accessor)
     display: list[str | None] = []  # found on the first row: the get_FOO_display of a choices field, or None
 
     def value_of(record: object) -> object:
@@ -48,27 +49,61 @@ def renderer(table: object, bound_column: BoundColumn) -> Render:
             penultimate, _ = accessor.penultimate(record)
             return getattr(penultimate, display[0])()
         try:
-            return accessor.resolve(record)
+            return resolve(record)
         except Exception:  # as tables2: a column with no such attribute renders its default
             return None
 
+    if catch_all or set(wanted) - {"value", "record"}:
+
+        def call(value: object, row: BoundRow) -> object:
+            arguments = {
+                "value": value,
+                "record": row.record,
+                "column": column,
+                "bound_column": bound_column,
+                "bound_row": row,
+                "table": table,
+            }
+            return render(**(arguments if catch_all else {key: arguments[key] for key in wanted}))
+
+    elif set(wanted) == {"value", "record"}:
+        call = lambda value, row: render(value=value, record=row.record)  # noqa: E731
+    elif set(wanted) == {"record"}:
+        call = lambda value, row: render(record=row.record)  # noqa: E731
+    elif set(wanted) == {"value"}:
+        call = lambda value, row: render(value=value)  # noqa: E731
+    else:
+        call = lambda value, row: render()  # noqa: E731
+
     def cell(row: BoundRow) -> object:
         value = value_of(row.record)
-        if value in empty:
-            return default
-        arguments = {
-            "value": value,
-            "record": row.record,
-            "column": column,
-            "bound_column": bound_column,
-            "bound_row": row,
-            "table": table,
-        }
-        if not catch_all:
-            arguments = {key: arguments[key] for key in wanted}
-        return render(**arguments)
+        return default if value in empty else call(value, row)
 
     return cell
+
+
+def resolver(accessor: A) -> Callable[[object], object]:
+    """`accessor.resolve` for the records lists show: attribute lookups, done without trying each
+    bit as a key first (an exception per bit on a model object). Dicts and other records go
+    through tables2's own `resolve`."""
+    bits = accessor.bits
+
+    def resolve(record: object) -> object:
+        if isinstance(record, dict) or not hasattr(record, "__dict__"):
+            return accessor.resolve(record)
+        current = record
+        for bit in bits:
+            current = getattr(current, bit)
+            if callable(current):
+                if getattr(current, "alters_data", False):
+                    raise ValueError(f"Refusing to call {current!r} because `.alters_data = True`")
+                if not getattr(current, "do_not_call_in_templates", False):
+                    current = current()
+            if current is None:
+                break
+        return current
+
+    return resolve
 
 
 def display_method(accessor: A, record: object) -> str | None:

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from django import template
 from django.urls import NoReverseMatch
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 
 from dashboard import labels, markup
@@ -25,13 +25,10 @@ def readable(value: object) -> str:
 @register.simple_tag
 def badge(value: object, label: str = "") -> str:
     """A state badge: colour, icon and text together (colour is never the only signal)."""
-    tone = labels.tone(value)
-    return markup.html(
-        '<span class="badge tone-{}"><span class="icon" aria-hidden="true">{}</span>{}</span>',
-        tone,
-        labels.ICONS.get(tone, "·"),
-        label or labels.readable(value),
-    )
+    tone = labels.tone(value)  # and its icon: names from labels' own tables, markup as they are
+    text = markup.escape(label or labels.readable(value))
+    icon = labels.ICONS.get(tone, "·")
+    return SafeString(f'<span class="badge tone-{tone}"><span class="icon" aria-hidden="true">{icon}</span>{text}</span>')
 
 
 age = register.filter("age", labels.age)
@@ -42,12 +39,9 @@ def when(moment: datetime | None, empty: str = "unknown") -> str:
     """A <time> with the exact moment in its title and its age as text."""
     if moment is None:
         return markup.html('<span class="muted">{}</span>', empty)
-    return markup.html(
-        '<time datetime="{}" title="{}">{} ago</time>',
-        moment.isoformat(),
-        timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z"),
-        age(moment),
-    )
+    # Digits, signs, time zone and unit names: nothing to escape.
+    exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return SafeString(f'<time datetime="{moment.isoformat()}" title="{exact}">{age(moment)} ago</time>')
 
 
 @register.filter

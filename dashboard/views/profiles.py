@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import batched
+from types import SimpleNamespace
 
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -61,6 +62,11 @@ LAGGING_FIELDS = (
 
 # -- Versions and their adoption ------------------------------------------------------------------
 
+class VersionRow(SimpleNamespace):
+    """A version row as lists read it: `pk`, VERSION_FIELDS and OWNER_NAMES as attributes, from
+    `values()`. A page's 200 rows as model objects (deferred fields and all) cost about 5 ms more."""
+
+
 
 def version_key(version: str) -> tuple:
     """A version string in the order people read it: 1.10.0 after 1.9.2 (numbers compare as numbers)."""
@@ -71,7 +77,7 @@ def version_key(version: str) -> tuple:
 class Version:
     """One version of a profile and how many clusters run it."""
 
-    row: ClusterProfile
+    row: ClusterProfile | VersionRow
     is_latest: bool
     clusters: int = 0  # Palette's in-use count of the version, or on a profile's page the ProfileUse count
     own: bool = False  # the version whose uid the page was asked for
@@ -121,10 +127,10 @@ class Profile:
         return (shown or self.versions[:1])[:limit]
 
 
-def group_versions(rows: Iterable[ClusterProfile], own: ClusterProfile | None = None) -> dict[Key, Profile]:
+def group_versions(rows: Iterable[ClusterProfile | VersionRow], own: ClusterProfile | None = None) -> dict[Key, Profile]:
     """Group version rows (annotated with OWNER_NAMES) into profiles, newest version first, adoption
     as Palette reports it."""
-    grouped: dict[Key, list[ClusterProfile]] = defaultdict(list)
+    grouped: dict[Key, list[ClusterProfile | VersionRow]] = defaultdict(list)
     for row in rows:
         grouped[(row.account_id, row.project_id, row.name)].append(row)
     profiles = {}
@@ -148,10 +154,9 @@ def load_profiles(rows: QuerySet, keys: list[Key]) -> dict[Key, Profile]:
         rows.select_related(None)
         .order_by()
         .filter(account_id__in={k[0] for k in keys}, name__in={k[2] for k in keys})
-        .only(*VERSION_FIELDS)
-        .annotate(**OWNER_NAMES)
+        .values("pk", *VERSION_FIELDS, **OWNER_NAMES)
     )
-    return group_versions(r for r in versions if (r.account_id, r.project_id, r.name) in wanted)
+    return group_versions(VersionRow(**r) for r in versions if (r["account_id"], r["project_id"], r["name"]) in wanted)
 
 
 def count_uses(profile: Profile) -> None:
