@@ -28,7 +28,8 @@ def badge(value: object, label: str = "") -> str:
     tone = labels.tone(value)  # and its icon: names from labels' own tables, markup as they are
     text = markup.escape(label or labels.readable(value))
     icon = labels.ICONS.get(tone, "·")
-    return SafeString(f'<span class="badge tone-{tone}"><span class="icon" aria-hidden="true">{icon}</span>{text}</span>')
+    icon_span = f'<span class="icon" aria-hidden="true">{icon}</span>'
+    return SafeString(f'<span class="badge tone-{tone}">{icon_span}{text}</span>')
 
 
 age = register.filter("age", labels.age)

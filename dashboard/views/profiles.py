@@ -62,10 +62,10 @@ LAGGING_FIELDS = (
 
 # -- Versions and their adoption ------------------------------------------------------------------
 
+
 class VersionRow(SimpleNamespace):
     """A version row as lists read it: `pk`, VERSION_FIELDS and OWNER_NAMES as attributes, from
     `values()`. A page's 200 rows as model objects (deferred fields and all) cost about 5 ms more."""
-
 
 
 def version_key(version: str) -> tuple:
@@ -127,7 +127,9 @@ class Profile:
         return (shown or self.versions[:1])[:limit]
 
 
-def group_versions(rows: Iterable[ClusterProfile | VersionRow], own: ClusterProfile | None = None) -> dict[Key, Profile]:
+def group_versions(
+    rows: Iterable[ClusterProfile | VersionRow], own: ClusterProfile | None = None
+) -> dict[Key, Profile]:
     """Group version rows (annotated with OWNER_NAMES) into profiles, newest version first, adoption
     as Palette reports it."""
     grouped: dict[Key, list[ClusterProfile | VersionRow]] = defaultdict(list)
