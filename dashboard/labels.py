@@ -79,12 +79,24 @@ def tone(value: object) -> str:
     return TONES.get(str(value).lower(), "info")
 
 
+# Under four weeks no calendar month can have passed, and `timesince(depth=1)` says the largest whole
+# unit: worked out here directly (a list page has a hundred ages; timesince costs ~20 µs each).
+SHORT_UNITS = ((7 * 86400, "week"), (86400, "day"), (3600, "hour"), (60, "minute"))
+FOUR_WEEKS = timedelta(days=28)
+
+
 def age(moment: datetime | None) -> str:
     """ "3 hours" since `moment`; "under a minute"; "" when unknown."""
     if moment is None:
         return ""
-    if timezone.now() - moment < timedelta(minutes=1):
+    since = timezone.now() - moment
+    if since < timedelta(minutes=1):
         return "under a minute"
+    if since < FOUR_WEEKS:
+        seconds = since.days * 86400 + since.seconds
+        for size, unit in SHORT_UNITS:
+            if n := seconds // size:
+                return f"{n}\xa0{unit}{'' if n == 1 else 's'}"
     return timesince(moment, depth=1)
 
 
