@@ -8,10 +8,11 @@ current view. A parameter the list cannot use is dropped with a message, never a
 
 import csv
 import functools
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet, Sum
+from django.db.models import Model, QuerySet, Sum
+from django.db.models.base import ModelState
 from django.db.models.query import ModelIterable
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.utils import timezone
@@ -84,7 +85,7 @@ class FleetPaginator(Paginator):
         ids = list(queryset.order_by(*order).values_list("pk", flat=True)[bottom : bottom + self.per_page])
         if number == 1 and len(ids) < self.per_page:
             self.__dict__["count"] = len(ids)  # cached_property's slot: no COUNT(*)
-        rows = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
+        rows = {row.pk: row for row in built_from_values(queryset.filter(pk__in=ids).order_by())}
         records = [rows[pk] for pk in ids if pk in rows]
         self.rows.table.attach(records)
         return self._get_page(BoundRows(records, table=self.rows.table), number, self)
@@ -100,6 +101,41 @@ def with_names(rows: QuerySet, *relations: str) -> QuerySet:
     project and account (not their JSON documents or sealed secrets)."""
     own = [f.name for f in rows.model._meta.concrete_fields]
     return rows.select_related(*relations).only(*own, *(f"{relation}__name" for relation in relations))
+
+
+def built_from_values(rows: QuerySet) -> list[Model]:
+    """The model objects of `rows` (a `with_names` queryset: its fields, annotations and its
+    relations' names), built from `values_list()` rather than by the ORM's model loading.
+
+    Django builds a model object through __init__ (signals, a check per field) and a deferred one
+    through more: a 50-row page of clusters with their project and account costs about 3 ms more
+    than its values. These objects hold what the queryset loads, so fields it does not load stay
+    deferred (read on access, as Django's own), and each relation its name.
+    """
+    model = rows.model
+    names, deferring = rows.query.deferred_loading
+    fields = [f.attname for f in model._meta.concrete_fields if f.primary_key or (f.name in names) != deferring]
+    fields += list(rows.query.annotation_select)
+    chosen = rows.query.select_related
+    relations = [model._meta.get_field(name) for name in chosen] if isinstance(chosen, dict) else []
+    found = []
+    for values in rows.values_list(*fields, *(f"{relation.name}__name" for relation in relations)):
+        row = bare(model, zip(fields, values[: len(fields)], strict=True), rows.db)
+        for relation, name in zip(relations, values[len(fields) :], strict=True):
+            pk = row.__dict__[relation.attname]
+            owner = None if pk is None else bare(relation.related_model, [("id", pk), ("name", name)], rows.db)
+            row._state.fields_cache[relation.name] = owner
+        found.append(row)
+    return found
+
+
+def bare(model: type[Model], values: Iterable[tuple[str, object]], db: str) -> Model:
+    """A model object holding `values` (attribute names and values), as loaded from `db`."""
+    row = model.__new__(model)
+    row._state = ModelState()
+    row._state.adding, row._state.db = False, db
+    row.__dict__.update(values)
+    return row
 
 
 class Counted(Paginator):

@@ -1,0 +1,34 @@
+"""The list machinery's own parts (dashboard/lists.py)."""
+
+import pytest
+
+from dashboard.lists import built_from_values, with_names
+from dashboard.models import Cluster
+from dashboard.tests.factories import ClusterFactory, ProjectFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rows_built_from_values_read_as_the_orms_own(django_assert_num_queries) -> None:
+    """Every field the queryset loads, each relation's name (or None), the primary key and
+    `refresh_from_db`-style reads of a field it does not load: the same as Django's objects."""
+    project = ProjectFactory(name="<b>shop</b>")
+    ClusterFactory(project=project, name="with-project", health="UnHealthy", node_count=3)
+    ClusterFactory(project=None, account=project.account, name="tenant-level", raw={"k": "v"})
+    rows = with_names(Cluster.objects.all(), "project", "account").defer("raw").order_by("name")
+
+    orm = {c.pk: c for c in rows}
+    with django_assert_num_queries(1):
+        built = built_from_values(rows)
+        shown = [(c.pk, c.name, c.health, c.node_count, c.project and c.project.name, c.account.name) for c in built]
+    assert shown == [
+        (c.pk, c.name, c.health, c.node_count, c.project and c.project.name, c.account.name) for c in orm.values()
+    ]
+    for row in built:
+        theirs = orm[row.pk]
+        loaded = [f.attname for f in Cluster._meta.concrete_fields if f.name != "raw"]
+        assert {a: getattr(row, a) for a in loaded} == {a: getattr(theirs, a) for a in loaded}
+        assert row.get_deferred_fields() == theirs.get_deferred_fields() == {"raw"}
+        assert row.raw == Cluster.objects.get(pk=row.pk).raw  # a field not loaded is read on access
+    tenant_level = next(row for row in built if row.name == "tenant-level")
+    assert tenant_level.project is None and tenant_level.project_id is None
