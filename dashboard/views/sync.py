@@ -24,7 +24,7 @@ from dashboard import labels
 from dashboard.access import scope_of
 from dashboard.freshness import EVERYTHING as EVERY_SOURCE
 from dashboard.freshness import SHOWN, Freshness, Problem, as_named, live_scopes, problem
-from dashboard.lists import Counted, with_names
+from dashboard.lists import Counted, built_from_values, with_names
 from dashboard.models import SyncRun, SyncScope
 
 FAST, SLOW = "every 2s", "every 30s"  # while something runs / when idle
@@ -102,7 +102,7 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     listed = scopes.filter(health__in=PROBLEMS) if problems_only else scopes
     total = sum(s.problems if problems_only else s.scopes for s in counted)
     page = Counted(listed_first(listed), PER_PAGE, total=total).get_page(request.GET.get("page"))
-    rows = [Row(scope, scope.health, problem(scope, now, stale_after)) for scope in page.object_list]
+    rows = [Row(scope, scope.health, problem(scope, now, stale_after)) for scope in built_from_values(page.object_list)]
     with_runs(rows)
     query = "problems=1&" if problems_only else ""
     if page.number > 1:
