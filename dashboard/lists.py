@@ -118,12 +118,12 @@ def built_from_values(rows: QuerySet) -> list[Model]:
     fields += list(rows.query.annotation_select)
     chosen = rows.query.select_related
     relations = [model._meta.get_field(name) for name in chosen] if isinstance(chosen, dict) else []
-    found = []
+    db, found = rows.db, []  # rows.db asks the routers on every call
     for values in rows.values_list(*fields, *(f"{relation.name}__name" for relation in relations)):
-        row = bare(model, zip(fields, values[: len(fields)], strict=True), rows.db)
+        row = bare(model, zip(fields, values[: len(fields)], strict=True), db)
         for relation, name in zip(relations, values[len(fields) :], strict=True):
             pk = row.__dict__[relation.attname]
-            owner = None if pk is None else bare(relation.related_model, [("id", pk), ("name", name)], rows.db)
+            owner = None if pk is None else bare(relation.related_model, [("id", pk), ("name", name)], db)
             row._state.fields_cache[relation.name] = owner
         found.append(row)
     return found
