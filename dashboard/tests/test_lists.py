@@ -32,3 +32,30 @@ def test_rows_built_from_values_read_as_the_orms_own(django_assert_num_queries) 
         assert row.raw == Cluster.objects.get(pk=row.pk).raw  # a field not loaded is read on access
     tenant_level = next(row for row in built if row.name == "tenant-level")
     assert tenant_level.project is None and tenant_level.project_id is None
+
+
+@pytest.mark.parametrize(
+    ("query", "by_ids"),
+    [
+        ({"page": "1"}, False),  # within the first SHALLOW rows, sorted on the list's own columns: one query
+        ({"page": "3"}, True),  # past them: ids from the index first, then those rows
+        ({"page": "1", "sort": "project"}, True),  # sorted on another table's column: narrow rows sorted
+    ],
+)
+def test_a_page_reads_its_rows_at_once_or_by_ids_first(member, monkeypatch, query: dict, by_ids: bool) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dashboard.lists import FleetPaginator
+
+    monkeypatch.setattr(FleetPaginator, "SHALLOW", 4)
+    project = ProjectFactory(name="only")
+    for n in range(7):
+        ClusterFactory(project=project, name=f"c{n}")
+    with CaptureQueriesContext(connection) as captured:
+        page = member.get("/clusters/", {"per_page": "2", **query}).content.decode()
+    shown = [f"c{n}" for n in range(7) if f">c{n}</a>" in page]
+    first = 2 * (int(query["page"]) - 1)
+    assert shown == [f"c{n}" for n in range(first, first + 2)]
+    ids_first = [q["sql"] for q in captured if 'AS "pk" FROM "dashboard_cluster"' in q["sql"]]
+    assert bool(ids_first) is by_ids
