@@ -5,6 +5,7 @@ cannot take (an unknown choice, a malformed time, a NUL byte) is an error on tha
 list view drops it, says so, and applies the rest.
 """
 
+import copy
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -141,12 +142,40 @@ class ValueFilter(filters.MultipleChoiceFilter):
         return qs.filter(**{f"{self.field_name}__in": stored})
 
 
+class Built(dict):
+    """Form fields built for one form: django-filter builds a filter set's form class, and its
+    fields, for that filter set alone, so its form takes them as they are rather than deep-copying
+    them again (BaseForm.__init__; a dozen fields with their widgets and choices, every request)."""
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        return dict(self)
+
+
+class Declared(dict):
+    """A filter set class's filters, copied for each filter set (FilterSet.__init__ deep-copies
+    them): each filter with its own `extra`, the one part a filter set changes (the choices of a
+    `ValueFilter`); the rest (labels, widget classes, methods, choices declared once) is shared."""
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        copies = {}
+        for name, declared in self.items():
+            filter_ = copies[name] = copy.copy(declared)
+            filter_.extra = dict(declared.extra)
+            filter_.method = declared.method  # a FilterMethod bound to the copy, not to the declared filter
+        return copies
+
+
 class DrawnInPython(filters.FilterSet):
     """A filter set whose form's inputs and selects are drawn in Python (`widgets.RENDERER`)."""
+
+    @classmethod
+    def get_filters(cls) -> Declared:
+        return Declared(super().get_filters())
 
     def get_form_class(self) -> type[forms.Form]:
         form = super().get_form_class()
         form.default_renderer = widgets.RENDERER
+        form.base_fields = Built(form.base_fields)
         return form
 
 

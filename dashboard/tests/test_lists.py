@@ -59,3 +59,24 @@ def test_a_page_reads_its_rows_at_once_or_by_ids_first(member, monkeypatch, quer
     assert shown == [f"c{n}" for n in range(first, first + 2)]
     ids_first = [q["sql"] for q in captured if 'AS "pk" FROM "dashboard_cluster"' in q["sql"]]
     assert bool(ids_first) is by_ids
+
+
+def test_each_filter_set_has_its_own_filters_and_fields() -> None:
+    """Filter sets copy their class's filters lightly (filters.Declared) and their forms take their
+    fields as built (filters.Built): nothing a filter set changes may reach another one."""
+    from dashboard.filters import ClusterFilter
+
+    first = ClusterFilter({"behind": "on"}, queryset=Cluster.objects.all())
+    second = ClusterFilter({}, queryset=Cluster.objects.all())
+    assert first.is_valid() and second.is_valid()
+    for name, declared in ClusterFilter.base_filters.items():
+        mine, theirs = first.filters[name], second.filters[name]
+        assert mine is not theirs and mine is not declared
+        assert (mine.parent, theirs.parent) == (first, second)
+        assert mine.extra is not theirs.extra and mine.extra is not declared.extra
+        if declared.method:
+            assert mine.filter.f is mine and theirs.filter.f is theirs  # each method bound to its own filter
+        assert first.form.fields[name] is not second.form.fields[name]
+    assert ("unknown", "unknown") in first.filters["state"].extra["choices"]  # this request's choices
+    assert ClusterFilter.base_filters["state"].extra["choices"] == []  # stay its own
+    assert list(first.qs) == [] and str(first.qs.query) != str(second.qs.query)
