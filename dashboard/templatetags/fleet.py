@@ -73,6 +73,27 @@ def table_rows(table: object) -> str:
     return mark_safe("".join(rows))  # noqa: S308 (every cell escaped, or markup its renderer marked safe)
 
 
+@register.simple_tag
+def filter_fields(form: object, *skip: str) -> str:
+    """The fields of a list's filter form but `skip`, each with its label and errors, drawn in Python
+    (a template loop over a dozen fields with their conditions cost a list page about 4 ms)."""
+    return mark_safe("".join(filter_field(field) for field in form if field.name not in skip))  # noqa: S308
+
+
+def filter_field(field: object) -> str:
+    widget = field.field.widget
+    checkbox = getattr(widget, "input_type", None) == "checkbox"
+    control = markup.escape(field.as_widget())  # the widget's own markup (dashboard.widgets)
+    if checkbox and not getattr(widget, "allow_multiple_selected", False):
+        labelled = markup.html('<label class="check">{} {}</label>', control, field.label)
+    elif checkbox:
+        labelled = markup.html("<fieldset><legend>{}</legend>{}</fieldset>", field.label, control)
+    else:
+        labelled = markup.html('<label for="{}">{}</label>{}', field.id_for_label, field.label, control)
+    errors = markup.join("", '<p class="field-error">{}</p>', ((error,) for error in field.errors))
+    return f'<div class="field{" invalid" if field.errors else ""}">{labelled}{errors}</div>'
+
+
 # A timeline entry's subject: the page its kind (lower case) has, and how the kind reads.
 SUBJECT_PAGES = {
     "cluster": "dashboard:cluster_detail",
