@@ -13,6 +13,8 @@ from django.utils.safestring import SafeString
 
 def escape(value: object) -> str:
     """`value` as HTML: markup already marked safe as it is, anything else escaped."""
+    if type(value) is int:  # a count: digits only
+        return str(value)
     if hasattr(value, "__html__"):
         return value.__html__()
     return stdlib_html.escape(str(value))

@@ -5,6 +5,7 @@ from typing import NamedTuple
 from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.utils.safestring import SafeString
 
 from dashboard import labels, markup
 from dashboard.labels import held
@@ -335,15 +336,11 @@ def record_key(record: dict) -> Key:
 
 def adoption_bar(count: int, total: int, width: int = 80) -> str:
     """A server-drawn bar of `count` out of `total` (SVG attributes, no inline style: a strict CSP holds)."""
-    filled = round(width * count / total) if total else 0
-    return markup.html(
-        '<svg class="pv-bar" width="{}" height="10" viewBox="0 0 {} 10" aria-hidden="true" focusable="false">'
-        '<rect class="pv-track" width="{}" height="10" rx="2"></rect>'
-        '<rect class="pv-fill" width="{}" height="10" rx="2"></rect></svg>',
-        width,
-        width,
-        width,
-        filled,
+    width, filled = int(width), round(width * count / total) if total else 0  # numbers: nothing to escape
+    return SafeString(
+        f'<svg class="pv-bar" width="{width}" height="10" viewBox="0 0 {width} 10" aria-hidden="true" '
+        f'focusable="false"><rect class="pv-track" width="{width}" height="10" rx="2"></rect>'
+        f'<rect class="pv-fill" width="{filled}" height="10" rx="2"></rect></svg>'
     )
 
 
@@ -411,6 +408,7 @@ class ProfileTable(FleetTable):
         if profile is None:
             return muted("unknown")
         shown = profile.list_versions(LIST_VERSIONS)
+        total = profile.clusters
         items = markup.join(
             "",
             '<li class="{}"><span class="pv-v">{}</span> {} <span class="pv-n">{}</span>{}</li>',
@@ -418,7 +416,7 @@ class ProfileTable(FleetTable):
                 (
                     "pv-latest" if v.is_latest else "pv-behind" if v.behind else "",
                     v.version or "unknown",
-                    adoption_bar(v.clusters, profile.clusters),
+                    adoption_bar(v.clusters, total),
                     v.clusters,
                     muted("latest") if v.is_latest else "",
                 )
