@@ -9,6 +9,7 @@ profile (tens of thousands of rows) per request; a profile's own page does count
 """
 
 import csv
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -68,6 +69,7 @@ class VersionRow(SimpleNamespace):
     `values()`. A page's 200 rows as model objects (deferred fields and all) cost about 5 ms more."""
 
 
+@functools.lru_cache(maxsize=4096)  # a page sorts a few hundred versions, most of them alike ("1.2.0")
 def version_key(version: str) -> tuple:
     """A version string in the order people read it: 1.10.0 after 1.9.2 (numbers compare as numbers)."""
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.findall(r"\d+|[^\d.]+", version))
