@@ -1,6 +1,7 @@
 """Sortable tables of the inventory lists (django-tables2). Cells show readable values; every state
 has its icon and text beside its colour; unknown reads "unknown", never 0."""
 
+import copy
 from typing import NamedTuple
 from urllib.parse import urlencode
 
@@ -21,8 +22,21 @@ def by(column: str) -> tuple[str, str]:
     return (column, "name")
 
 
+class Columns(dict):
+    """A table class's columns, copied for each table (Table.__init__ deep-copies them, a few hundred
+    objects a request): each column copied alone, its attributes shared. A table changes which of
+    its columns show and a column's current cell, never what its class declared in it."""
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        return {name: copy.copy(column) for name, column in self.items()}
+
+
 class FleetTable(tables.Table):
     """Columns every synced inventory has; `DEFAULT` names those shown until the user picks."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.base_columns = Columns(cls.base_columns)
 
     DEFAULT: tuple[str, ...] = ()
 

@@ -80,3 +80,16 @@ def test_each_filter_set_has_its_own_filters_and_fields() -> None:
     assert ("unknown", "unknown") in first.filters["state"].extra["choices"]  # this request's choices
     assert ClusterFilter.base_filters["state"].extra["choices"] == []  # stay its own
     assert list(first.qs) == [] and str(first.qs.query) != str(second.qs.query)
+
+
+def test_each_table_has_its_own_columns() -> None:
+    """Tables copy their class's columns lightly (tables.Columns): what one table changes in its
+    columns (which show) reaches neither its class nor another table."""
+    from dashboard.tables import ClusterTable
+
+    first, second = ClusterTable([]), ClusterTable([])
+    first.columns.hide("state")
+    assert not first.columns["state"].visible
+    assert second.columns["state"].visible and ClusterTable.base_columns["state"].visible
+    assert first.columns["state"].column is not ClusterTable.base_columns["state"]
+    assert [c.name for c in ClusterTable([]).columns] == list(ClusterTable([]).sequence)
