@@ -209,7 +209,8 @@ def sources(scopes: QuerySet) -> tuple[list[Source], str]:
 
 def with_runs(rows: list[Row]) -> None:
     """Read the last runs of the rows a page shows (one query), with their requests and errors."""
-    runs = SyncRun.objects.in_bulk([r.scope.last_run_id for r in rows if r.scope.last_run_id])
+    ids = [r.scope.last_run_id for r in rows if r.scope.last_run_id]
+    runs = {run.pk: run for run in built_from_values(SyncRun.objects.filter(pk__in=ids))} if ids else {}
     for r in rows:
         run = r.scope.last_run = runs.get(r.scope.last_run_id)
         errors = [str(e) for e in run.errors[:ERRORS_KEPT]] if run and isinstance(run.errors, list) else []
