@@ -351,7 +351,9 @@ class TimelineFilter(DrawnInPython):
         choices=TIMELINE_KINDS, widget=widgets.CheckboxSelectMultiple, label="Kind", distinct=False
     )
     severity = filters.MultipleChoiceFilter(
-        choices=[(key, key) for key in SEVERITIES], method="by_severity", widget=widgets.CheckboxSelectMultiple
+        choices=[(key, labels.readable(key)) for key in SEVERITIES],
+        method="by_severity",
+        widget=widgets.CheckboxSelectMultiple,
     )
     account = NamedMultipleChoiceFilter(queryset=visible_accounts, widget=widgets.SelectMultiple, distinct=False)
     project = NamedMultipleChoiceFilter(queryset=visible_projects, widget=widgets.SelectMultiple, distinct=False)

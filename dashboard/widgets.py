@@ -40,12 +40,14 @@ class CheckboxSelectMultiple(forms.CheckboxSelectMultiple):
 
     def render(self, name: str, value: object, attrs: dict | None = None, renderer: object = None) -> SafeString:
         chosen = chosen_values(self, value)
-        base = self.build_attrs(self.attrs, attrs).get("id", f"id_{name}")
+        final = self.build_attrs(self.attrs, attrs)
+        base = final.pop("id", f"id_{name}")
+        extra = flatatt(final)  # e.g. aria-invalid on a field with errors, on every box as Django puts it
         return markup.join(
             "",
-            '<label class="check"><input type="checkbox" name="{}" value="{}" id="{}_{}"{}> {}</label>',
+            '<label class="check"><input type="checkbox" name="{}" value="{}" id="{}_{}"{}{}> {}</label>',
             (
-                (name, key, base, index, CHECKED if str(key) in chosen else NOTHING, label)
+                (name, key, base, index, extra, CHECKED if str(key) in chosen else NOTHING, label)
                 for index, (key, label) in enumerate(self.choices)
             ),
         )
