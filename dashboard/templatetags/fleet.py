@@ -96,6 +96,51 @@ def filter_field(field: object, after_error: str = "") -> str:
     return f'<div class="field{" invalid" if field.errors else ""}">{labelled}{errors}</div>'
 
 
+@register.simple_tag
+def site_table_rows(sites: list) -> str:
+    """The `<tr>`s of the site roll-up, drawn in Python (a template row of six counts and a bar cost
+    a page of 50 sites about 20 ms)."""
+    return mark_safe("".join(site_row(site) for site in sites))  # noqa: S308 (each row built by markup)
+
+
+def site_row(site: object) -> str:
+    if site.site:
+        label = markup.html("<bdi>{}</bdi>", site.site)
+    else:
+        label = markup.html('<span class="muted">{}</span>', site.name)
+    name = markup.html('<td class="name"><a href="{}" title="{}">{}</a></td>', site.url, site.name, label)
+    counts = (
+        "".join(f'<td class="num">{number(n)}</td>' for n in (site.total, site.healthy))
+        + worrying(site.unhealthy)
+        + f'<td class="num">{number(site.unknown)}</td>'
+        + worrying(site.unreachable)
+    )
+    said = (
+        f"{site.healthy} healthy, {site.unhealthy} unhealthy, {site.unknown} health unknown; "
+        f"{site.unreachable} of {site.total} edge API unreachable"
+    )
+    segments = "".join(
+        f'<rect class="seg-{tone}" x="{x}" y="0" width="{width}" height="9"></rect>' for tone, x, width in site.bar
+    )
+    unreachable = (
+        f'<rect class="seg-bad" x="0" y="11" width="{site.unreachable_width}" height="3"></rect>'
+        if site.unreachable
+        else ""
+    )
+    bar = (
+        f'<svg class="sitebar" viewBox="0 0 100 14" preserveAspectRatio="none" role="img" aria-label="{said}">'
+        f'{segments}<rect class="seg-track" x="0" y="11" width="100" height="3"></rect>{unreachable}</svg>'
+    )
+    return f"<tr>{name}{counts}<td>{bar}</td></tr>"
+
+
+def worrying(n: int) -> str:
+    """A count cell marked bad, with a cross beside the colour, when it is not 0."""
+    if not n:
+        return f'<td class="num">{number(n)}</td>'
+    return f'<td class="num bad"><span aria-hidden="true">✕ </span>{number(n)}</td>'
+
+
 # A timeline entry's subject: the page its kind (lower case) has, and how the kind reads.
 SUBJECT_PAGES = {
     "cluster": "dashboard:cluster_detail",
