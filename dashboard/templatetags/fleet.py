@@ -106,11 +106,12 @@ def since_title(moment: datetime | None) -> str:
 
 @register.simple_tag
 def unhealthy_cluster_rows(clusters: list) -> str:
-    return mark_safe(  # noqa: S308 (each row built by markup)
-        "".join(
-            markup.html(
-                '<tr><td class="name"><a href="{}">{}</a></td><td>{}</td><td><span class="bad-text" '
-                'title="since {}">✕ {}</span></td><td>{}</td></tr>',
+    return markup.join(
+        "",
+        '<tr><td class="name"><a href="{}">{}</a></td><td>{}</td>'
+        '<td><span class="bad-text" title="since {}">✕ {}</span></td><td>{}</td></tr>',
+        (
+            (
                 detail_url("dashboard:cluster_detail", c.uid),
                 c.name,
                 (c.project.name if c.project else "") or "—",
@@ -119,17 +120,18 @@ def unhealthy_cluster_rows(clusters: list) -> str:
                 when(c.heartbeat_at),
             )
             for c in clusters
-        )
+        ),
     )
 
 
 @register.simple_tag
 def unhealthy_host_rows(hosts: list) -> str:
-    return mark_safe(  # noqa: S308 (each row built by markup)
-        "".join(
-            markup.html(
-                '<tr><td class="name"><a href="{}">{}</a></td><td>{}</td><td><span class="bad-text" '
-                'title="since {}">✕ {}</span></td><td class="message">{}</td></tr>',
+    return markup.join(
+        "",
+        '<tr><td class="name"><a href="{}">{}</a></td><td>{}</td>'
+        '<td><span class="bad-text" title="since {}">✕ {}</span></td><td class="message">{}</td></tr>',
+        (
+            (
                 detail_url("dashboard:edgehost_detail", h.uid),
                 h.name,
                 h.site or "—",
@@ -138,35 +140,38 @@ def unhealthy_host_rows(hosts: list) -> str:
                 h.health_message or "—",
             )
             for h in hosts
-        )
+        ),
     )
 
 
 @register.simple_tag
 def behind_rows(uses: list) -> str:
-    return mark_safe(  # noqa: S308 (each row built by markup)
-        "".join(
-            markup.html(
-                '<tr><td class="name"><a href="{}">{}</a></td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>',
-                detail_url("dashboard:cluster_detail", use.cluster.uid),
-                use.cluster.name,
-                detail_url("dashboard:profile_detail", use.profile_uid),
-                use.name,
-                use.version,
-                use.latest_version,
+    cluster_page, profile_page = "dashboard:cluster_detail", "dashboard:profile_detail"
+    return markup.join(
+        "",
+        '<tr><td class="name"><a href="{}">{}</a></td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>',
+        (
+            (
+                detail_url(cluster_page, u.cluster.uid),
+                u.cluster.name,
+                detail_url(profile_page, u.profile_uid),
+                u.name,
+                u.version,
+                u.latest_version,
             )
-            for use in uses
-        )
+            for u in uses
+        ),
     )
 
 
 @register.simple_tag
 def api_problem_rows(hosts: list) -> str:
-    return mark_safe(  # noqa: S308 (each row built by markup)
-        "".join(
-            markup.html(
-                '<tr><td class="name"><a href="{}">{}</a></td><td>{} <small class="since">for {}</small></td>'
-                '<td class="message">{}</td></tr>',
+    return markup.join(
+        "",
+        '<tr><td class="name"><a href="{}">{}</a></td><td>{} <small class="since">for {}</small></td>'
+        '<td class="message">{}</td></tr>',
+        (
+            (
                 detail_url("dashboard:edgehost_detail", h.uid),
                 h.name,
                 badge(h.edge_api_state),
@@ -174,7 +179,7 @@ def api_problem_rows(hosts: list) -> str:
                 h.edge_api_error or "—",
             )
             for h in hosts
-        )
+        ),
     )
 
 
