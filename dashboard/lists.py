@@ -112,7 +112,7 @@ def with_names(rows: QuerySet, *relations: str) -> QuerySet:
 
 
 def built_from_values(rows: QuerySet) -> list[Model]:
-    """The model objects of `rows` (a `with_names` queryset: its fields, annotations and its
+    """The model objects of `rows` (its fields and annotations; of a `with_names` queryset, also its
     relations' names), built from `values_list()` rather than by the ORM's model loading.
 
     Django builds a model object through __init__ (signals, a check per field) and a deferred one

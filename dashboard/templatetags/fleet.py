@@ -41,8 +41,12 @@ def when(moment: datetime | None, empty: str = "unknown") -> str:
     if moment is None:
         return markup.html('<span class="muted">{}</span>', empty)
     # Digits, signs, time zone and unit names: nothing to escape.
-    exact = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
-    return SafeString(f'<time datetime="{moment.isoformat()}" title="{exact}">{age(moment)} ago</time>')
+    return SafeString(f'<time datetime="{moment.isoformat()}" title="{exact(moment)}">{age(moment)} ago</time>')
+
+
+def exact(moment: datetime | None) -> str:
+    """A moment as a title says it, in the local time zone ("" when unknown)."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else ""
 
 
 @register.simple_tag
@@ -99,11 +103,6 @@ def filter_field(field: object, after_error: str = "") -> str:
 # -- The overview's rows and tiles, drawn in Python (its template loops cost the page about 10 ms) --
 
 
-def since_title(moment: datetime | None) -> str:
-    """The exact moment a state began, as a title says it ("" when unknown)."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else ""
-
-
 @register.simple_tag
 def unhealthy_cluster_rows(clusters: list) -> str:
     return markup.join(
@@ -115,7 +114,7 @@ def unhealthy_cluster_rows(clusters: list) -> str:
                 detail_url("dashboard:cluster_detail", c.uid),
                 c.name,
                 (c.project.name if c.project else "") or "—",
-                since_title(c.health_since),
+                exact(c.health_since),
                 c.health_age() or "unknown",
                 when(c.heartbeat_at),
             )
@@ -135,7 +134,7 @@ def unhealthy_host_rows(hosts: list) -> str:
                 detail_url("dashboard:edgehost_detail", h.uid),
                 h.name,
                 h.site or "—",
-                since_title(h.health_since),
+                exact(h.health_since),
                 age(h.health_since) or "unknown",
                 h.health_message or "—",
             )
