@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -300,3 +302,44 @@ def test_sql_judges_each_scope_as_the_banner_does(account: PaletteAccount, proje
     }
     for scope in judged.values():  # a problem in SQL exactly when the banner gives a reason
         assert (scope.health in sync.PROBLEMS) == bool(sync.problem(scope, now, stale_after)), scope.resource
+
+
+def test_it_reads_its_scopes_again_only_when_its_version_moves(
+    member: Client, scopes: dict, settings: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within PALETTE_BANNER_SECONDS a request whose version is unchanged reuses the page of scopes and
+    the banner's names (the aggregate alone is read); a run that ends moves the version, and the next
+    request shows it at once."""
+    from dashboard import freshness
+
+    settings.PALETTE_BANNER_SECONDS = 5
+    now = [1000.0]
+    monkeypatch.setattr(freshness.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(freshness, "_kept", {})
+    monkeypatch.setattr(sync, "minute", lambda: 1)
+    first = member.get(URL)
+    assert "error number 0" in body_of(first)
+    now[0] += 4
+    with CaptureQueriesContext(connection) as again:
+        body = body_of(member.get(URL))
+    scope_reads = [q for q in again.captured_queries if "dashboard_syncscope" in q["sql"]]
+    assert len(scope_reads) == 1 and "GROUP BY" in scope_reads[0]["sql"]  # the aggregate, nothing else
+    assert not [q for q in again.captured_queries if "dashboard_syncrun" in q["sql"]]
+    assert "error number 0" in body and "acme · Events · retail-edge: the last sync failed" in body
+
+    events = scopes["events"]
+    started = timezone.now()
+    fixed = SyncRun.objects.create(  # the next run of the failed scope ends ok
+        account=events.account, resource="events", project=events.project, status=SyncRun.Status.OK,
+        started_at=started, finished_at=started + timedelta(seconds=3), requests={"/v1/dashboard": 2},
+    )  # fmt: skip
+    SyncScope.objects.filter(pk=events.pk).update(
+        last_run=fixed,
+        last_status=fixed.status,
+        last_finished_at=fixed.finished_at,
+        ok_started_at=started,
+        last_error="",
+    )
+    body = body_of(member.get(URL))  # within the seconds, but the version moved
+    assert "error number 0" not in body and "Events · retail-edge: the last sync failed" not in body
+    assert dict(member.get(URL).context["summary"])["failed"] == 0

@@ -6,13 +6,16 @@ ok, stale, partial, failed or pending), so a thousand scopes cost what ten do: o
 account, source and state (the summary, the per-source table and the page's version), the banner's
 query (dashboard/freshness.py, the whole page only), and one page of scopes (problems and running
 listings first, PER_PAGE at a time) with their last runs. A poll whose version is the one the page
-shows gets 204 No Content after the aggregate alone; SyncRun is never aggregated.
+shows gets 204 No Content after the aggregate alone; SyncRun is never aggregated. The page of
+scopes and the banner's names are read again only when that version moves (or after
+PALETTE_BANNER_SECONDS): a reload, a second viewer or a wall screen gets them from the aggregate alone.
 """
 
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.paginator import Page
 from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -23,7 +26,7 @@ from django.views.decorators.vary import vary_on_headers
 from dashboard import labels
 from dashboard.access import scope_of
 from dashboard.freshness import EVERYTHING as EVERY_SOURCE
-from dashboard.freshness import SHOWN, Freshness, Problem, as_named, live_scopes, problem
+from dashboard.freshness import SHOWN, Freshness, Problem, as_named, kept, live_scopes, problem
 from dashboard.lists import Counted, built_from_values, with_names
 from dashboard.models import SyncRun, SyncScope
 
@@ -99,17 +102,21 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     if partial and request.GET.get("v") == current:
         return HttpResponse(status=204)
     problems_only = request.GET.get("problems") == "1"
-    listed = scopes.filter(health__in=PROBLEMS) if problems_only else scopes
-    total = sum(s.problems if problems_only else s.scopes for s in counted)
-    page = Counted(listed_first(listed), PER_PAGE, total=total).get_page(request.GET.get("page"))
-    rows = [Row(scope, scope.health, problem(scope, now, stale_after)) for scope in built_from_values(page.object_list)]
-    with_runs(rows)
+    # What the page lists and names moves only with its version: read again when `current` moves,
+    # and at least every PALETTE_BANNER_SECONDS, as other pages' banners and totals are (`kept`).
+    wanted = request.GET.get("page")
+    page, rows = kept(
+        ("sync page", rows_seen, current, problems_only, wanted),
+        lambda: listing(scopes, counted, problems_only, wanted, now, stale_after),
+    )
     query = "problems=1&" if problems_only else ""
     if page.number > 1:
         query += f"page={page.number}&"
     context = {
         # The banner and "data as of" are outside the polled partial: only the whole page shows them.
-        "freshness": None if partial else banner(scopes, counted, now, stale_after),
+        "freshness": None
+        if partial
+        else kept(("sync banner", rows_seen, current), lambda: banner(scopes, counted, now, stale_after)),
         "summary": summary(counted),
         "sources": counted,
         "accounts": by_account(rows),
@@ -121,6 +128,23 @@ def sync_status(request: HttpRequest) -> HttpResponse:
     }
     template = "dashboard/sync_status.html#status" if partial else "dashboard/sync_status.html"
     return render(request, template, context)
+
+
+def listing(
+    scopes: QuerySet,
+    counted: list[Source],
+    problems_only: bool,
+    wanted: str | None,
+    now: datetime,
+    stale_after: timedelta,
+) -> tuple[Page, list[Row]]:
+    """The page of scopes asked for (problems and running listings first), each with its last run."""
+    listed = scopes.filter(health__in=PROBLEMS) if problems_only else scopes
+    total = sum(s.problems if problems_only else s.scopes for s in counted)
+    page = Counted(listed_first(listed), PER_PAGE, total=total).get_page(wanted)
+    rows = [Row(scope, scope.health, problem(scope, now, stale_after)) for scope in built_from_values(page.object_list)]
+    with_runs(rows)
+    return page, rows
 
 
 def judged(scopes: QuerySet, now: datetime, stale_after: timedelta) -> QuerySet:
