@@ -107,6 +107,16 @@ class Use(NamedTuple):
     behind: bool | None
 
 
+def profile_use(use: Use) -> str:
+    """A cluster's profile version as a list cell shows it; behind its latest: marked, with the latest
+    as its title. Only the values are escaped (`markup.escape`): a page has hundreds of these."""
+    name, version = markup.escape(use.name), markup.escape(use.version)
+    if use.behind:
+        latest = markup.escape(use.latest_version)
+        return f'<span class="profile behind" title="latest {latest}">{name} {version} ↑</span>'
+    return f'<span class="profile" title="">{name} {version}</span>'
+
+
 class ClusterTable(FleetTable):
     """The cluster list (issue: pages, /clusters/)."""
 
@@ -174,20 +184,7 @@ class ClusterTable(FleetTable):
         uses = record.uses
         if not uses:
             return markup.html('<span class="muted">{}</span>', "none reported")
-        return markup.join(
-            " ",
-            '<span class="profile{}" title="{}">{} {}{}</span>',
-            (
-                (
-                    " behind" if u.behind else "",
-                    f"latest {u.latest_version}" if u.behind else "",
-                    u.name,
-                    u.version,
-                    " ↑" if u.behind else "",
-                )
-                for u in uses
-            ),
-        )
+        return SafeString(" ".join(map(profile_use, uses)))
 
     def render_node_count(self, record: Cluster) -> str:
         if record.node_count is None:
