@@ -289,9 +289,18 @@ def wait_for(condition: Callable[[], bool], timeout: float, logs: list[Path], wh
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            tails = "\n".join(log.read_text()[-2500:] for log in logs if log.exists())
-            raise AssertionError(f"{what} within {timeout}s\n{tails}")
+            raise AssertionError(f"{what} within {timeout}s\n" + "\n".join(map(log_excerpt, logs)))
         time.sleep(0.2)
+
+
+def log_excerpt(log: Path) -> str:
+    """What a failed wait shows of a worker's log: every error in it (a worker that stopped working
+    early may have logged the cause long before the end), then its last lines."""
+    if not log.exists():
+        return f"{log.name}: no log"
+    text = log.read_text()
+    errors = [line for line in text.splitlines() if "[error" in line or "[critical" in line or "Error:" in line]
+    return f"{log.name}, errors:\n" + "\n".join(errors[-40:]) + f"\n{log.name}, last lines:\n{text[-2500:]}"
 
 
 def scopes_ok_since(account: PaletteAccount, since: float) -> bool:
