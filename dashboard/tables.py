@@ -364,6 +364,19 @@ def muted(text: object) -> str:
     return markup.html('<span class="muted">{}</span>', text)
 
 
+LATEST = '<span class="muted">latest</span>'
+
+
+def version_item(version: object, total: int) -> str:
+    """A profile version in a list row: the version (escaped), its adoption bar, its clusters, and
+    whether it is the latest (a Version of dashboard/views/profiles.py). A page has hundreds."""
+    tone = "pv-latest" if version.is_latest else "pv-behind" if version.behind else ""
+    name = markup.escape(version.version or "unknown")
+    bar, count = adoption_bar(version.clusters, total), int(version.clusters)
+    latest = LATEST if version.is_latest else ""
+    return f'<li class="{tone}"><span class="pv-v">{name}</span> {bar} <span class="pv-n">{count}</span>{latest}</li>'
+
+
 class ProfileTable(FleetTable):
     """One row per profile: its versions and their adoption, latest, clusters behind, type, cloud, owner.
 
@@ -419,24 +432,10 @@ class ProfileTable(FleetTable):
         if profile is None:
             return muted("unknown")
         shown = profile.list_versions(LIST_VERSIONS)
-        total = profile.clusters
-        items = markup.join(
-            "",
-            '<li class="{}"><span class="pv-v">{}</span> {} <span class="pv-n">{}</span>{}</li>',
-            (
-                (
-                    "pv-latest" if v.is_latest else "pv-behind" if v.behind else "",
-                    v.version or "unknown",
-                    adoption_bar(v.clusters, total),
-                    v.clusters,
-                    muted("latest") if v.is_latest else "",
-                )
-                for v in shown
-            ),
-        )
+        items = "".join(version_item(v, profile.clusters) for v in shown)
         hidden = len(profile.versions) - len(shown)
-        more = markup.html('<li class="muted">+ {} more</li>', hidden) if hidden > 0 else ""
-        return markup.html('<ul class="pv-versions">{}{}</ul>', items, more)
+        more = f'<li class="muted">+ {hidden} more</li>' if hidden > 0 else ""
+        return SafeString(f'<ul class="pv-versions">{items}{more}</ul>')  # numbers and escaped items
 
     def render_clusters(self, record: dict) -> str:
         profile = self.profile(record)
