@@ -8,7 +8,7 @@ query (dashboard/freshness.py, the whole page only), and one page of scopes (pro
 listings first, PER_PAGE at a time) with their last runs. A poll whose version is the one the page
 shows gets 204 No Content after the aggregate alone; SyncRun is never aggregated. The page of
 scopes and the banner's names are read again only when that version moves (or after
-PALETTE_BANNER_SECONDS): a reload, a second viewer or a wall screen gets them from the aggregate alone.
+PALETTE_BANNER_SECONDS): a reload or a second viewer gets them with the aggregate alone.
 """
 
 import hashlib
