@@ -432,7 +432,8 @@ class ProfileTable(FleetTable):
         if profile is None:
             return muted("unknown")
         shown = profile.list_versions(LIST_VERSIONS)
-        items = "".join(version_item(v, profile.clusters) for v in shown)
+        total = profile.clusters
+        items = "".join(version_item(v, total) for v in shown)
         hidden = len(profile.versions) - len(shown)
         more = f'<li class="muted">+ {hidden} more</li>' if hidden > 0 else ""
         return SafeString(f'<ul class="pv-versions">{items}{more}</ul>')  # numbers and escaped items
