@@ -364,7 +364,7 @@ def muted(text: object) -> str:
     return markup.html('<span class="muted">{}</span>', text)
 
 
-LATEST = '<span class="muted">latest</span>'
+LATEST = muted("latest")
 
 
 def version_item(version: object, total: int) -> str:
