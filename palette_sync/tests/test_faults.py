@@ -306,10 +306,12 @@ def wait_for(
     condition: Callable[[], bool], timeout: float, logs: list[Path], what: str, tick: Callable[[], None] = lambda: None
 ) -> None:
     deadline = time.monotonic() + timeout
-    while tick() or not condition():
+    tick()
+    while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} within {timeout}s\n" + "\n".join(map(log_excerpt, logs)))
         time.sleep(0.2)
+        tick()
 
 
 def log_excerpt(log: Path) -> str:
